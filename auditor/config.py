@@ -1,0 +1,135 @@
+"""Settings: thresholds, model, language and paths.
+
+Built once (defaults < auditor.toml < AUDITOR_* environment < command-line
+flags) and passed down; core modules never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from auditor.errors import ConfigError
+
+CONFIG_FILE = "auditor.toml"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "auditor"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know; see auditor.toml.example for the keys."""
+
+    # Method targets (from the sales method the product implements).
+    short_call_s: float = 300.0
+    band_min_s: float = 300.0
+    band_max_s: float = 420.0
+    daily_target_min: float = 120.0
+    # Speech recognition.
+    model: str = "base"
+    model_cache: Path = field(default_factory=default_cache_dir)
+    language: str = "ru"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0  # 0 = all available cores
+    beam_size: int = 1
+    vad: bool = True
+    manager_channel: str = "left"
+    # Storage.
+    db: str = "auditor.db"
+
+    def with_overrides(self, **kw: Any) -> Settings:
+        """A copy with the given non-None values replaced (flags override config)."""
+        clean = {k: v for k, v in kw.items() if v is not None}
+        return _validated(replace(self, **clean))
+
+    @property
+    def threads(self) -> int:
+        if self.cpu_threads > 0:
+            return self.cpu_threads
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            return os.cpu_count() or 1
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+_ENV_PREFIX = "AUDITOR_"
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    typ = _FIELD_TYPES[key]
+    try:
+        if typ == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if typ == "bool":
+            if isinstance(value, bool):
+                return value
+            s = str(value).strip().lower()
+            if s in ("1", "true", "yes", "on"):
+                return True
+            if s in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ == "Path":
+            return Path(str(value)).expanduser()
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin}: key '{key}' must be a {typ}, got {value!r}") from None
+
+
+def _validated(s: Settings) -> Settings:
+    if s.short_call_s <= 0:
+        raise ConfigError(f"short_call_s must be positive, got {s.short_call_s}")
+    if not 0 < s.band_min_s <= s.band_max_s:
+        raise ConfigError(f"band_min_s/band_max_s must satisfy 0 < min <= max, got "
+                          f"{s.band_min_s}/{s.band_max_s}")
+    if s.daily_target_min <= 0:
+        raise ConfigError(f"daily_target_min must be positive, got {s.daily_target_min}")
+    if s.manager_channel not in ("left", "right"):
+        raise ConfigError(f"manager_channel must be 'left' or 'right', got {s.manager_channel!r}")
+    if s.beam_size < 1:
+        raise ConfigError(f"beam_size must be at least 1, got {s.beam_size}")
+    return s
+
+
+def load_settings(config_path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, then auditor.toml (explicit path or ./auditor.toml), then AUDITOR_* env."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    path = config_path or (Path(env["AUDITOR_CONFIG"]) if env.get("AUDITOR_CONFIG") else None)
+    if path is None and Path(CONFIG_FILE).is_file():
+        path = Path(CONFIG_FILE)
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        # Accept both a flat file and one with an [auditor] table.
+        table = raw.get("auditor", raw)
+        for key, value in table.items():
+            if key not in _FIELD_TYPES:
+                raise ConfigError(f"{path}: unknown key '{key}'")
+            values[key] = _coerce(key, value, str(path))
+    for key in _FIELD_TYPES:
+        env_key = _ENV_PREFIX + key.upper()
+        if env_key in env and env[env_key] != "":
+            values[key] = _coerce(key, env[env_key], env_key)
+    return _validated(Settings(**values))

@@ -1,0 +1,26 @@
+"""Ordered, additive schema migrations: a newer auditor upgrades an older database in place.
+
+Each step takes the database from version N to N+1 and never drops data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+# version N -> the function that upgrades N to N+1
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def migrate(engine: Engine, current: int, target: int) -> None:
+    for version in range(current, target):
+        step = MIGRATIONS.get(version)
+        with engine.begin() as conn:
+            if step is not None:
+                step(conn)
+            conn.execute(
+                text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+                {"v": str(version + 1)},
+            )

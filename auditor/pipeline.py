@@ -1,0 +1,366 @@
+"""The audit: intake -> probe -> ASR (cached by content hash) -> analysis -> store.
+
+Each recording is committed as soon as it is done, so a killed run loses at
+most the recording in flight, and a re-run redoes nothing that was finished.
+A transcript is keyed by (audio sha256, model, language): the same audio under
+a new name is not transcribed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from auditor import store
+from auditor.audio import file_sha256, probe
+from auditor.config import Settings
+from auditor.errors import AudioError, AuditorError
+from auditor.intake import Discovery, discover
+from auditor.records import AudioInfo, CallAnalysis, RecordingInfo, Transcript
+
+log = logging.getLogger(__name__)
+
+# A claim older than this is taken to belong to a run that died.
+STALE_CLAIM = timedelta(minutes=30)
+
+
+class Transcriber(Protocol):
+    model_id: str
+
+    def transcribe(self, path: Path, info: AudioInfo) -> tuple[Transcript, str]: ...
+
+
+Analyzer = Callable[[Transcript, Settings], CallAnalysis]
+
+
+@dataclass
+class AuditItem:
+    """The outcome for one recording, for the end-of-run table."""
+
+    path: Path
+    recording_id: int | None
+    manager: str | None
+    status: str  # done | failed | busy
+    duration_s: float | None = None
+    call_type: str | None = None
+    verdict: str | None = None
+    missing: list[str] = field(default_factory=list)
+    error: str | None = None
+    transcribed: bool = False  # False when the transcript came from the cache
+
+
+@dataclass
+class AuditSummary:
+    items: list[AuditItem] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+    not_short: int = 0
+    interrupted: bool = False
+    wall_s: float = 0.0
+    audio_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[AuditItem]:
+        return [i for i in self.items if i.status == "failed"]
+
+    @property
+    def transcribed(self) -> int:
+        return sum(1 for i in self.items if i.transcribed)
+
+
+class Events(Protocol):
+    """What the audit reports while it runs (the CLI draws a progress bar from it)."""
+
+    def started(self, total: int, audio_s: float) -> None: ...
+    def file_started(self, path: Path) -> None: ...
+    def file_done(self, item: AuditItem) -> None: ...
+
+
+class NoEvents:
+    def started(self, total: int, audio_s: float) -> None:
+        pass
+
+    def file_started(self, path: Path) -> None:
+        pass
+
+    def file_done(self, item: AuditItem) -> None:
+        pass
+
+
+def default_analyzer(doc: Transcript, settings: Settings) -> CallAnalysis:
+    from auditor.analysis import analyze
+
+    return analyze(doc, settings)
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Auditor:
+    """Runs the audit of a folder against one database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        transcriber: Transcriber | None = None,
+        analyzer: Analyzer = default_analyzer,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._transcriber = transcriber
+        self.analyzer = analyzer
+        self.owner = _owner()
+        self.timings: dict[str, float] = {"hash": 0.0, "probe": 0.0, "asr": 0.0,
+                                          "analysis": 0.0, "store": 0.0}
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            from auditor.asr import WhisperTranscriber
+
+            self._transcriber = WhisperTranscriber(self.settings)
+        return self._transcriber
+
+    @property
+    def model_id(self) -> str:
+        if self._transcriber is not None:
+            return self._transcriber.model_id
+        from auditor.asr import model_id
+
+        return model_id(self.settings.model)
+
+    def run(
+        self,
+        root: Path,
+        events: Events | None = None,
+        stop: threading.Event | None = None,
+        only_short: bool = False,
+        found: Discovery | None = None,
+    ) -> AuditSummary:
+        """Audit every recording under root; never raises for one bad file."""
+        events = events or NoEvents()
+        t_start = time.perf_counter()
+        found = found or discover(root)
+        summary = AuditSummary(skipped=found.skipped, problems=found.problems)
+        probed: list[tuple[RecordingInfo, AudioInfo | None, str | None]] = []
+        for rec in found.recordings:
+            t0 = time.perf_counter()
+            try:
+                info: AudioInfo | None = probe(rec.path)
+                err = None
+            except (AudioError, OSError) as e:
+                info, err = None, _err_text(e)
+            self.timings["probe"] += time.perf_counter() - t0
+            if only_short and info is not None and info.duration_s >= self.settings.short_call_s:
+                summary.not_short += 1
+                continue
+            probed.append((rec, info, err))
+        events.started(len(probed), sum(i.duration_s for _, i, _ in probed if i))
+        for rec, info, err in probed:
+            if stop is not None and stop.is_set():
+                summary.interrupted = True
+                break
+            events.file_started(rec.path)
+            item = self._one(rec, info, err)
+            if info is not None and item.status == "done":
+                summary.audio_s += info.duration_s
+            summary.items.append(item)
+            events.file_done(item)
+        summary.wall_s = time.perf_counter() - t_start
+        summary.timings = dict(self.timings)
+        return summary
+
+    def _one(self, rec: RecordingInfo, info: AudioInfo | None, probe_error: str | None) -> AuditItem:
+        item = AuditItem(path=rec.path, recording_id=None, manager=rec.manager, status="failed")
+        try:
+            t0 = time.perf_counter()
+            sha = file_sha256(rec.path)
+            size = rec.path.stat().st_size
+            self.timings["hash"] += time.perf_counter() - t0
+        except OSError as e:
+            item.error = f"cannot read file: {e.strerror or e}"
+            self._record_unreadable(rec, item.error)
+            return item
+        with Session(self.engine, expire_on_commit=False) as s:
+            row = self._upsert_recording(s, rec, sha, size, info)
+            item.recording_id = row.id
+            item.duration_s = row.duration_s
+            if info is None:
+                self._fail(s, row, probe_error or "unreadable audio")
+                item.error = row.error
+                return item
+            try:
+                return self._process(s, row, rec, info, item)
+            except AuditorError as e:
+                s.rollback()
+                row = s.get(store.Recording, item.recording_id) or row
+                self._fail(s, row, str(e))
+                item.status, item.error = "failed", row.error
+                return item
+            except Exception as e:  # one file must never stop the batch
+                log.exception("unexpected error on %s", rec.path)
+                s.rollback()
+                row = s.get(store.Recording, item.recording_id) or row
+                self._fail(s, row, f"internal error: {_err_text(e)}")
+                item.status, item.error = "failed", row.error
+                return item
+
+    def _process(
+        self, s: Session, row: store.Recording, rec: RecordingInfo, info: AudioInfo,
+        item: AuditItem,
+    ) -> AuditItem:
+        model_id = self.model_id
+        language = self.settings.language
+        transcript = self._cached_transcript(s, row.sha256, model_id, language)
+        if transcript is None:
+            if not self._claim(s, row):
+                item.status = "busy"
+                item.error = "being transcribed by another run"
+                return item
+            t0 = time.perf_counter()
+            doc, mode = self.transcriber.transcribe(rec.path, info)
+            asr_s = time.perf_counter() - t0
+            self.timings["asr"] += asr_s
+            t0 = time.perf_counter()
+            transcript = store.save_transcript(s, row, doc, mode, asr_s)
+            s.commit()
+            self.timings["store"] += time.perf_counter() - t0
+            item.transcribed = True
+        doc = transcript.to_doc()
+        doc.duration_s = info.duration_s
+        doc.source = str(rec.path)
+        existing = s.exec(
+            select(store.Analysis).where(store.Analysis.recording_id == row.id)
+        ).first()
+        if existing is not None and existing.transcript_id == transcript.id and not item.transcribed:
+            result = existing.details
+            if result.ruleset_version != _ruleset_version(doc.language):
+                result = self._analyze(doc)
+                store.save_analysis(s, row.id or 0, transcript.id, result)
+        else:
+            result = self._analyze(doc)
+            t0 = time.perf_counter()
+            store.save_analysis(s, row.id or 0, transcript.id, result)
+            self.timings["store"] += time.perf_counter() - t0
+        row.status = "done"
+        row.error = None
+        row.claimed_by = None
+        row.updated_at = store.utcnow()
+        s.add(row)
+        s.commit()
+        item.status = "done"
+        item.call_type = result.call_type
+        item.verdict = result.verdict
+        item.missing = result.stages_missing if result.call_type in ("new_client",
+                                                                     "existing_client") else []
+        return item
+
+    def _analyze(self, doc: Transcript) -> CallAnalysis:
+        t0 = time.perf_counter()
+        result = self.analyzer(doc, self.settings)
+        self.timings["analysis"] += time.perf_counter() - t0
+        return result
+
+    def _cached_transcript(
+        self, s: Session, sha: str, model_id: str, language: str
+    ) -> store.Transcript | None:
+        if language != "auto":
+            return store.find_transcript(s, sha, model_id, language)
+        return s.exec(
+            select(store.Transcript).where(
+                store.Transcript.sha256 == sha, store.Transcript.model == model_id
+            )
+        ).first()
+
+    def _claim(self, s: Session, row: store.Recording) -> bool:
+        """Mark the recording as ours; False if another live run holds it."""
+        now = store.utcnow()
+        s.refresh(row)
+        if (
+            row.status == "running"
+            and row.claimed_by not in (None, self.owner)
+            and row.claimed_at is not None
+            and now - row.claimed_at < STALE_CLAIM
+        ):
+            return False
+        row.status = "running"
+        row.claimed_by = self.owner
+        row.claimed_at = now
+        s.add(row)
+        s.commit()
+        return True
+
+    def _upsert_recording(
+        self, s: Session, rec: RecordingInfo, sha: str, size: int, info: AudioInfo | None
+    ) -> store.Recording:
+        path = str(rec.path.resolve())
+        row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
+        if row is None:
+            row = store.Recording(path=path, sha256=sha)
+        elif row.sha256 != sha:
+            row.status = "pending"  # the file changed on disk: audit it again
+        row.sha256 = sha
+        row.size = size
+        row.manager = rec.manager
+        row.client = rec.client
+        row.started_at = rec.started_at
+        row.direction = rec.direction
+        if info is not None:
+            row.duration_s = info.duration_s
+            row.channels = info.channels
+            row.sample_rate = info.sample_rate
+        row.updated_at = store.utcnow()
+        s.add(row)
+        try:
+            s.commit()
+        except Exception:
+            # a concurrent run inserted the same path first
+            s.rollback()
+            row = s.exec(select(store.Recording).where(store.Recording.path == path)).one()
+        return row
+
+    def _fail(self, s: Session, row: store.Recording, error: str) -> None:
+        row.status = "failed"
+        row.error = error.splitlines()[0][:300] if error else "failed"
+        row.claimed_by = None
+        row.updated_at = store.utcnow()
+        s.add(row)
+        s.commit()
+
+    def _record_unreadable(self, rec: RecordingInfo, error: str) -> None:
+        with Session(self.engine) as s:
+            path = str(rec.path.resolve())
+            row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
+            if row is None:
+                row = store.Recording(path=path, sha256="", manager=rec.manager,
+                                      client=rec.client, started_at=rec.started_at)
+            self._fail(s, row, error)
+
+
+def _ruleset_version(language: str) -> str:
+    from auditor.analysis import ruleset_version
+
+    return ruleset_version(language)
+
+
+def _err_text(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return f"cannot read file: {e.strerror}"
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+

@@ -1,0 +1,195 @@
+"""Typed records that flow between the stages of the audit.
+
+intake -> audio -> asr -> analysis -> store: every arrow carries one of these,
+never a loose dict. They are plain dataclasses so that the analysis can run
+without a database and the store can persist them as JSON columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Speaker = Literal["manager", "client", "unknown"]
+SPEAKERS: tuple[str, ...] = ("manager", "client", "unknown")
+
+STAGES: tuple[str, ...] = ("profile", "needs", "presentation", "next_step")
+CALL_TYPES: tuple[str, ...] = ("new_client", "existing_client", "post_sale", "no_contact")
+SALES_TYPES: tuple[str, ...] = ("new_client", "existing_client")
+VERDICTS: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity", "exempt", "no_contact")
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """A recording found by intake: where it is and who/when it belongs to."""
+
+    path: Path
+    manager: str | None = None
+    client: str | None = None
+    started_at: datetime | None = None
+    direction: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the container header says about a recording."""
+
+    duration_s: float
+    channels: int
+    sample_rate: int
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One speaker turn with its time span in seconds."""
+
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Segment:
+        return cls(
+            speaker=str(d.get("speaker", "unknown")),
+            start=float(d.get("start", 0.0)),
+            end=float(d.get("end", d.get("start", 0.0))),
+            text=str(d.get("text", "")),
+        )
+
+
+@dataclass
+class Transcript:
+    """A call's words by speaker, as recognised or as loaded from a file."""
+
+    segments: list[Segment]
+    language: str = "ru"
+    duration_s: float | None = None
+    source: str = ""
+    model: str = ""
+
+    @property
+    def duration(self) -> float:
+        """Recording length; falls back to the last segment's end."""
+        if self.duration_s is not None:
+            return self.duration_s
+        return max((s.end for s in self.segments), default=0.0)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A quote that decided something, with who said it and when."""
+
+    quote: str
+    speaker: str
+    start: float
+    end: float
+    cue: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        return cls(
+            quote=str(d["quote"]),
+            speaker=str(d.get("speaker", "unknown")),
+            start=float(d.get("start", 0.0)),
+            end=float(d.get("end", 0.0)),
+            cue=str(d.get("cue", "")),
+        )
+
+
+@dataclass
+class StageResult:
+    """Whether one stage of the sales conversation happened, and why we think so."""
+
+    stage: str
+    found: bool
+    evidence: list[Evidence] = field(default_factory=list)
+    confidence: float = 1.0
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "found": self.found,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "confidence": self.confidence,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StageResult:
+        return cls(
+            stage=str(d["stage"]),
+            found=bool(d["found"]),
+            evidence=[Evidence.from_dict(e) for e in d.get("evidence", [])],
+            confidence=float(d.get("confidence", 1.0)),
+            reason=str(d.get("reason", "")),
+        )
+
+
+@dataclass
+class CallAnalysis:
+    """The analysis of one call: type, stages, verdict, and the evidence for each."""
+
+    call_type: str
+    verdict: str
+    stages: dict[str, StageResult]
+    duration_s: float
+    ruleset_version: str
+    language: str
+    call_type_evidence: list[Evidence] = field(default_factory=list)
+    call_type_reason: str = ""
+    reason: str = ""
+    confidence: float = 1.0
+
+    @property
+    def stages_found(self) -> list[str]:
+        return [s for s in STAGES if s in self.stages and self.stages[s].found]
+
+    @property
+    def stages_missing(self) -> list[str]:
+        return [s for s in STAGES if not (s in self.stages and self.stages[s].found)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_type": self.call_type,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "duration_s": self.duration_s,
+            "ruleset_version": self.ruleset_version,
+            "language": self.language,
+            "confidence": self.confidence,
+            "stages_found": self.stages_found,
+            "stages_missing": self.stages_missing,
+            "stages": {k: v.to_dict() for k, v in self.stages.items()},
+            "call_type_reason": self.call_type_reason,
+            "call_type_evidence": [e.to_dict() for e in self.call_type_evidence],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CallAnalysis:
+        return cls(
+            call_type=str(d["call_type"]),
+            verdict=str(d["verdict"]),
+            stages={k: StageResult.from_dict(v) for k, v in d.get("stages", {}).items()},
+            duration_s=float(d.get("duration_s", 0.0)),
+            ruleset_version=str(d.get("ruleset_version", "")),
+            language=str(d.get("language", "ru")),
+            call_type_evidence=[Evidence.from_dict(e) for e in d.get("call_type_evidence", [])],
+            call_type_reason=str(d.get("call_type_reason", "")),
+            reason=str(d.get("reason", "")),
+            confidence=float(d.get("confidence", 1.0)),
+        )
