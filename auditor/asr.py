@@ -23,12 +23,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.audio import channels_are_duplicate, decode
+from auditor.audio import channels_are_duplicate, iter_windows
 from auditor.config import Settings
 from auditor.errors import ModelError
 from auditor.records import AudioInfo, Segment, Transcript
@@ -162,6 +161,7 @@ class WhisperTranscriber:
         self.model_id = model_id(settings.model)
         self.language = settings.language
         self.timings = AsrTimings()
+        self.window_s = 600.0  # decode at most ten minutes at a time: bounded memory
 
     @property
     def model(self) -> Any:
@@ -205,29 +205,37 @@ class WhisperTranscriber:
                 out.append((round(seg.start + offset, 2), round(seg.end + offset, 2), text))
         return out
 
-    def transcribe(
-        self, path: Path, info: AudioInfo, on_progress: Callable[[float], None] | None = None
-    ) -> tuple[Transcript, str]:
+    def transcribe(self, path: Path, info: AudioInfo) -> tuple[Transcript, str]:
         """Transcribe one file; stereo gives manager/client by channel, mono 'unknown'."""
-        t0 = time.perf_counter()
-        stereo = info.channels >= 2
-        arrays = decode(path, split_channels=stereo)
-        if stereo and channels_are_duplicate(arrays[0], arrays[1]):
-            arrays = [(arrays[0] + arrays[1]) / 2]
-            stereo = False
-        t1 = time.perf_counter()
+        # Exactly two channels are the two sides of a call; more (surround
+        # exports) carry no speaker layout we can trust, so they are mixed down.
+        stereo = info.channels == 2
         segments: list[Segment] = []
-        if stereo:
-            manager_idx = 0 if self.settings.manager_channel == "left" else 1
-            for idx, audio in enumerate(arrays):
-                speaker = "manager" if idx == manager_idx else "client"
-                segments += [Segment(speaker, a, b, t) for a, b, t in self._run(audio)]
-            segments.sort(key=lambda seg: (seg.start, seg.end))
-        else:
-            segments = [Segment("unknown", a, b, t) for a, b, t in self._run(arrays[0])]
-        t2 = time.perf_counter()
-        self.timings.decode_s += t1 - t0
-        self.timings.asr_s += t2 - t1
+        manager_idx = 0 if self.settings.manager_channel == "left" else 1
+        windows = iter_windows(path, split_channels=stereo, window_s=self.window_s)
+        first = True
+        while True:
+            t0 = time.perf_counter()
+            try:
+                offset, arrays = next(windows)
+            except StopIteration:
+                break
+            finally:
+                self.timings.decode_s += time.perf_counter() - t0
+            if first and stereo and channels_are_duplicate(arrays[0], arrays[1]):
+                stereo = False  # a mono call saved as stereo: one pass, speaker unknown
+            first = False
+            if len(arrays) == 2 and not stereo:
+                arrays = [(arrays[0] + arrays[1]) / 2]
+            t1 = time.perf_counter()
+            if stereo:
+                for idx, audio in enumerate(arrays):
+                    speaker = "manager" if idx == manager_idx else "client"
+                    segments += [Segment(speaker, a, b, t) for a, b, t in self._run(audio, offset)]
+            else:
+                segments += [Segment("unknown", a, b, t) for a, b, t in self._run(arrays[0], offset)]
+            self.timings.asr_s += time.perf_counter() - t1
+        segments.sort(key=lambda seg: (seg.start, seg.end))
         language = self._detected if self.settings.language == "auto" else self.settings.language
         doc = Transcript(
             segments=segments,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import AudioError
 from auditor.records import AudioInfo
@@ -81,24 +82,103 @@ def _decoded_duration(container: object, stream: object) -> float:
     return samples / rate if rate else 0.0
 
 
-def decode(path: Path, split_channels: bool) -> list[np.ndarray]:
-    """Decode to 16 kHz mono float32; with split_channels, one array per stereo channel."""
-    from faster_whisper.audio import decode_audio
+def iter_windows(
+    path: Path, split_channels: bool, window_s: float = 600.0, search_s: float = 30.0
+) -> Iterator[tuple[float, list[np.ndarray]]]:
+    """Decode in windows of about ``window_s`` seconds: (offset_s, one array per channel).
 
+    Memory stays bounded however long the recording (an hours-long call left
+    running is decoded a window at a time). Windows are cut at the quietest
+    half second in the last ``search_s`` seconds, so a cut rarely splits a word.
+    """
+    import av
+    import numpy as np
+
+    layout = "stereo" if split_channels else "mono"
+    n_ch = 2 if split_channels else 1
+    window = int(window_s * SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    buffered = 0
+    offset = 0
     try:
-        if split_channels:
-            left, right = decode_audio(str(path), sampling_rate=SAMPLE_RATE, split_stereo=True)
-            return [left, right]
-        return [decode_audio(str(path), sampling_rate=SAMPLE_RATE)]
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError("no audio stream")
+            resampler = av.AudioResampler(format="s16", layout=layout, rate=SAMPLE_RATE)
+            for frame in _frames(container):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1, n_ch))
+                    buffered += chunks[-1].shape[0]
+                while buffered >= window + int(search_s * SAMPLE_RATE):
+                    data = np.concatenate(chunks)
+                    cut = _quiet_cut(data, window, int(search_s * SAMPLE_RATE))
+                    yield offset / SAMPLE_RATE, _to_float(data[:cut])
+                    offset += cut
+                    chunks, buffered = [data[cut:]], data.shape[0] - cut
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1, n_ch))
+    except AudioError:
+        raise
     except Exception as e:
         raise AudioError(f"cannot decode audio: {_one_line(e)}") from None
+    data = np.concatenate(chunks) if chunks else np.zeros((0, n_ch), dtype=np.int16)
+    if data.shape[0] or offset == 0:
+        yield offset / SAMPLE_RATE, _to_float(data)
+
+
+def _frames(container: Any) -> Iterator[Any]:
+    """Decoded audio frames; a damaged frame in the middle is skipped, not fatal."""
+    import av
+
+    it = container.decode(audio=0)
+    decoded = 0
+    while True:
+        try:
+            frame = next(it)
+        except StopIteration:
+            return
+        except av.error.InvalidDataError:
+            if decoded == 0:
+                raise
+            continue
+        decoded += 1
+        yield frame
+
+
+def _quiet_cut(data: np.ndarray, window: int, search: int) -> int:
+    """The sample index of the quietest half second in [window - search, window + search)."""
+    import numpy as np
+
+    lo, hi = max(window - search, 1), min(window + search, data.shape[0])
+    step = SAMPLE_RATE // 2
+    energy = np.abs(data[lo:hi].astype(np.int32)).sum(axis=1)
+    n = (hi - lo) // step
+    if n < 2:
+        return window
+    blocks = energy[: n * step].reshape(n, step).sum(axis=1)
+    return lo + int(np.argmin(blocks)) * step + step // 2
+
+
+def _to_float(data: np.ndarray) -> list[np.ndarray]:
+    import numpy as np
+
+    return [np.ascontiguousarray(data[:, c], dtype=np.float32) / 32768.0
+            for c in range(data.shape[1])]
+
+
+def decode(path: Path, split_channels: bool) -> list[np.ndarray]:
+    """The whole recording at 16 kHz float32, one array per channel (for short files)."""
+    import numpy as np
+
+    parts = list(iter_windows(path, split_channels, window_s=1e9))
+    return [np.concatenate([p[1][c] for p in parts]) for c in range(len(parts[0][1]))]
 
 
 def channels_are_duplicate(left: np.ndarray, right: np.ndarray) -> bool:
     """True when a 'stereo' file carries the same signal twice (a mono call in stereo)."""
     import numpy as np
 
-    n = min(len(left), len(right))
+    n = min(len(left), len(right), SAMPLE_RATE * 120)  # two minutes tell
     if n == 0:
         return True
     diff = float(np.mean(np.abs(left[:n] - right[:n])))

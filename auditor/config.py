@@ -44,6 +44,7 @@ class Settings:
     manager_channel: str = "left"
     # Storage.
     db: str = "auditor.db"
+    redact: bool = False  # mask phones, cards and e-mails in what is stored and shown
 
     def with_overrides(self, **kw: Any) -> Settings:
         """A copy with the given non-None values replaced (flags override config)."""

@@ -19,7 +19,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from auditor import store
@@ -27,7 +29,8 @@ from auditor.audio import file_sha256, probe
 from auditor.config import Settings
 from auditor.errors import AudioError, AuditorError
 from auditor.intake import Discovery, discover
-from auditor.records import AudioInfo, CallAnalysis, RecordingInfo, Transcript
+from auditor.records import AudioInfo, CallAnalysis, RecordingInfo, Segment, Transcript
+from auditor.redact import mask_phone, redact_text
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,22 @@ def default_analyzer(doc: Transcript, settings: Settings) -> CallAnalysis:
 
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_dead(owner: str | None) -> bool:
+    """A claim by a process of this host that no longer exists (a killed run)."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class Auditor:
@@ -204,7 +223,12 @@ class Auditor:
                 item.error = row.error
                 return item
             try:
-                return self._process(s, row, rec, info, item)
+                try:
+                    return self._process(s, row, rec, info, item)
+                except IntegrityError:
+                    # a concurrent run stored the same transcript or analysis first
+                    s.rollback()
+                    return self._process(s, row, rec, info, item)
             except AuditorError as e:
                 s.rollback()
                 row = s.get(store.Recording, item.recording_id) or row
@@ -231,8 +255,12 @@ class Auditor:
                 item.status = "busy"
                 item.error = "being transcribed by another run"
                 return item
+            transcript = self._cached_transcript(s, row.sha256, model_id, language)
+        if transcript is None:
             t0 = time.perf_counter()
             doc, mode = self.transcriber.transcribe(rec.path, info)
+            if self.settings.redact:
+                doc = redact_transcript(doc)
             asr_s = time.perf_counter() - t0
             self.timings["asr"] += asr_s
             t0 = time.perf_counter()
@@ -287,22 +315,32 @@ class Auditor:
         ).first()
 
     def _claim(self, s: Session, row: store.Recording) -> bool:
-        """Mark the recording as ours; False if another live run holds it."""
+        """Atomically mark the recording as ours; False if another live run holds it.
+
+        One UPDATE with the condition in its WHERE clause, so two runs on the
+        same database can never both win the same recording.
+        """
         now = store.utcnow()
+        R = store.Recording
         s.refresh(row)
-        if (
-            row.status == "running"
-            and row.claimed_by not in (None, self.owner)
-            and row.claimed_at is not None
-            and now - row.claimed_at < STALE_CLAIM
-        ):
-            return False
-        row.status = "running"
-        row.claimed_by = self.owner
-        row.claimed_at = now
-        s.add(row)
+        dead = row.claimed_by if _owner_is_dead(row.claimed_by) else self.owner
+        result = s.execute(
+            update(R)
+            .where(R.id == row.id)  # type: ignore[arg-type]
+            .where(
+                or_(
+                    R.status != "running",  # type: ignore[arg-type]
+                    R.claimed_by.is_(None),  # type: ignore[union-attr]
+                    R.claimed_by == self.owner,  # type: ignore[arg-type]
+                    R.claimed_by == dead,  # type: ignore[arg-type]
+                    R.claimed_at < now - STALE_CLAIM,  # type: ignore[operator]
+                )
+            )
+            .values(status="running", claimed_by=self.owner, claimed_at=now)
+        )
         s.commit()
-        return True
+        s.refresh(row)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def _upsert_recording(
         self, s: Session, rec: RecordingInfo, sha: str, size: int, info: AudioInfo | None
@@ -316,7 +354,7 @@ class Auditor:
         row.sha256 = sha
         row.size = size
         row.manager = rec.manager
-        row.client = rec.client
+        row.client = mask_phone(rec.client) if self.settings.redact else rec.client
         row.started_at = rec.started_at
         row.direction = rec.direction
         if info is not None:
@@ -346,9 +384,15 @@ class Auditor:
             path = str(rec.path.resolve())
             row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
             if row is None:
+                client = mask_phone(rec.client) if self.settings.redact else rec.client
                 row = store.Recording(path=path, sha256="", manager=rec.manager,
-                                      client=rec.client, started_at=rec.started_at)
+                                      client=client, started_at=rec.started_at)
             self._fail(s, row, error)
+
+
+def redact_transcript(doc: Transcript) -> Transcript:
+    doc.segments = [Segment(s.speaker, s.start, s.end, redact_text(s.text)) for s in doc.segments]
+    return doc
 
 
 def _ruleset_version(language: str) -> str:

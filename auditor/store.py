@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -29,6 +30,7 @@ SCHEMA_VERSION = 1
 
 
 def utcnow() -> datetime:
+    """Naive UTC: stored times carry no zone (recordings' start times are local wall time)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -51,14 +53,14 @@ class Recording(SQLModel, table=True):
     sample_rate: int | None = None
     manager: str | None = Field(default=None, index=True)
     client: str | None = None
-    started_at: datetime | None = Field(default=None, index=True)
+    started_at: NaiveDatetime | None = Field(default=None, index=True)
     direction: str | None = None
     status: str = Field(default="pending", index=True)  # pending|running|done|failed
     error: str | None = None
     claimed_by: str | None = None
-    claimed_at: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    claimed_at: NaiveDatetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class Transcript(SQLModel, table=True):
@@ -75,7 +77,7 @@ class Transcript(SQLModel, table=True):
     duration_s: float = 0.0
     segments_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     asr_seconds: float = 0.0
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
     @property
     def segments(self) -> list[Segment]:
@@ -103,7 +105,7 @@ class Analysis(SQLModel, table=True):
     stages_found: str = ""  # comma-separated, for filtering in SQL
     stages_missing: str = ""
     details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
     @property
     def details(self) -> CallAnalysis:
@@ -121,7 +123,7 @@ class Review(SQLModel, table=True):
     note: str = ""
     reviewer: str = ""
     auto_verdict: str | None = None  # the automatic verdict at the time of review
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 def database_url(db: str) -> str:

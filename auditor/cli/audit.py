@@ -157,6 +157,10 @@ def audit(
     short_call_s: Annotated[
         float | None, typer.Option("--short-call-s", help="Short-call threshold in seconds.")
     ] = None,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Mask phone numbers, card numbers and e-mails in "
+                           "stored transcripts and client numbers.")
+    ] = False,
     quiet: QuietOpt = False,
     output: FormatOpt = "table",
 ) -> None:
@@ -179,7 +183,7 @@ def audit(
         settings = build_settings(
             config, db=db, model=model, model_cache=model_cache, language=language,
             manager_channel=manager_channel, device=device, compute_type=compute_type,
-            short_call_s=short_call_s,
+            short_call_s=short_call_s, redact=redact or None,
         )
         engine = store.make_engine(settings.db)
         auditor = Auditor(settings, engine)

@@ -1,0 +1,50 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUT ?= out
+
+.PHONY: setup demo test lint typecheck bench fixtures clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Audit the bundled recordings into a fresh database, print the summary table,
+# then write the HTML report. The fixtures include a corrupt file on purpose,
+# so the audit exits 3 ("some recordings failed"); that is the expected result.
+demo: setup
+	mkdir -p $(OUT)
+	rm -f $(OUT)/demo.db $(OUT)/demo.db-wal $(OUT)/demo.db-shm
+	$(BIN)/auditor audit fixtures/recordings --db $(OUT)/demo.db; rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi
+	$(BIN)/auditor report --db $(OUT)/demo.db
+	$(BIN)/auditor report --db $(OUT)/demo.db --format html --output $(OUT)/report.html
+	@echo "HTML report: $(abspath $(OUT))/report.html"
+
+lint: setup
+	$(BIN)/ruff check auditor tests benchmarks fixtures/make_fixtures.py
+
+typecheck: setup
+	$(BIN)/mypy auditor
+
+test: setup lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/stats.py
+	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/audit_speed.py
+
+# Regenerate the audio fixtures (needs festival, festvox-ru and sox; tests never do).
+fixtures:
+	$(BIN)/python fixtures/make_fixtures.py
+
+clean:
+	rm -rf $(OUT) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,34 @@
+"""Shared fixtures: paths to the bundled fixtures, a temp database, the model cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+RECORDINGS = FIXTURES / "recordings"
+CORPUS = FIXTURES / "corpus"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One assembled copy of the bundled model for the whole test session."""
+    env = os.environ.get("AUDITOR_TEST_MODEL_CACHE")
+    return Path(env) if env else tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture()
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "audit.db"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's auditor.toml or AUDITOR_* variables."""
+    for key in list(os.environ):
+        if key.startswith("AUDITOR_") and key != "AUDITOR_TEST_MODEL_CACHE":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)

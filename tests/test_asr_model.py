@@ -1,0 +1,62 @@
+"""Model resolution: the bundled model is assembled once, verified and put in place atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor import asr
+from auditor.config import Settings
+from auditor.errors import ModelError
+
+
+def test_bundled_model_is_assembled_and_verified(model_cache: Path) -> None:
+    folder = asr.bundled_model_dir(model_cache)
+    assert (folder / asr._READY_MARK).is_file()
+    assert asr._sha256(folder / "model.bin") == asr.BUNDLED_FILES["model.bin"]
+    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+        assert (folder / name).is_file()
+    # A second call reuses the folder and leaves no temp folders behind.
+    mtime = (folder / "model.bin").stat().st_mtime_ns
+    assert asr.bundled_model_dir(model_cache) == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == mtime
+    assert not list(model_cache.glob(".assemble-*"))
+
+
+def test_interrupted_assembly_is_redone(tmp_path: Path) -> None:
+    target = tmp_path / f"whisper-base-{asr.BUNDLED_FILES['model.bin'][:12]}"
+    target.mkdir()
+    (target / "model.bin").write_bytes(b"half a model")  # no .verified mark
+    (tmp_path / ".assemble-dead").mkdir()  # a temp folder left by a killed run
+    folder = asr.bundled_model_dir(tmp_path)
+    assert folder == target
+    assert asr._sha256(folder / "model.bin") == asr.BUNDLED_FILES["model.bin"]
+
+
+def test_tampered_part_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(asr.BUNDLED_FILES, "model.bin", "0" * 64)
+    with pytest.raises(ModelError, match="sha256"):
+        asr.bundled_model_dir(tmp_path)
+    assert not any(p.name.startswith("whisper-base") for p in tmp_path.iterdir())
+    assert not list(tmp_path.glob(".assemble-*"))
+
+
+def test_local_folder_without_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no model.bin"):
+        asr.resolve_model(str(tmp_path), tmp_path)
+
+
+def test_model_ids() -> None:
+    assert asr.model_id("base") == "base"
+    assert asr.model_id("/opt/models/whisper-small-ct2") == "dir:whisper-small-ct2"
+    assert asr.model_id("large-v3") == "large-v3"
+
+
+def test_hub_model_offline_fails_with_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t = asr.WhisperTranscriber(Settings(model="tiny", model_cache=tmp_path))
+    with pytest.raises(ModelError, match="--model base"):
+        _ = t.model

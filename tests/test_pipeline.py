@@ -1,0 +1,192 @@
+"""The audit end to end: real faster-whisper on fixture audio, real spaCy, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from auditor import store
+from auditor.cli import app
+
+from .conftest import RECORDINGS
+
+MANIFEST = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
+runner = CliRunner()
+
+
+@lru_cache(maxsize=1)
+def _morph() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def lemmas(text: str, language: str) -> set[str]:
+    """Content-word lemmas: inflection and case do not count."""
+    import re
+
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if language == "ru":
+        return {_morph().parse(w)[0].normal_form.replace("ё", "е") for w in words if len(w) > 3}
+    return {w.rstrip("s") for w in words if len(w) > 3}
+
+
+@dataclass
+class Audited:
+    root: Path
+    db: Path
+    exit_code: int
+    summary: dict[str, Any]
+
+
+def run_audit(root: Path, db: Path, model_cache: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(
+        app,
+        ["audit", str(root), "--db", str(db), "--model-cache", str(model_cache),
+         "--format", "json", *extra],
+    )
+    assert result.stdout.strip().startswith("{"), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Audited:
+    base = tmp_path_factory.mktemp("audit")
+    root = base / "recordings"
+    shutil.copytree(RECORDINGS, root)
+    db = base / "audit.db"
+    code, summary = run_audit(root, db, model_cache)
+    return Audited(root, db, code, summary)
+
+
+def _copy(audited: Audited, dest: Path) -> Audited:
+    shutil.copytree(audited.root, dest / "recordings")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(audited.db) + suffix)
+        if src.exists():
+            shutil.copy(src, dest / f"audit.db{suffix}")
+    return Audited(dest / "recordings", dest / "audit.db", audited.exit_code, audited.summary)
+
+
+def _rows(db: Path) -> tuple[list[store.Recording], list[store.Transcript], list[store.Analysis]]:
+    engine = store.make_engine(str(db))
+    with Session(engine) as s:
+        return (list(s.exec(select(store.Recording))), list(s.exec(select(store.Transcript))),
+                list(s.exec(select(store.Analysis))))
+
+
+def _transcript_for(db: Path, rel: str) -> list[dict[str, Any]]:
+    recs, transcripts, _ = _rows(db)
+    rec = next(r for r in recs if r.path.endswith(rel))
+    t = next(t for t in transcripts if t.sha256 == rec.sha256)
+    return [s.to_dict() for s in t.segments]
+
+
+def test_audit_records_every_file_and_fails_only_the_corrupt_one(audited: Audited) -> None:
+    assert audited.exit_code == 3, "some recordings failed -> documented exit code 3"
+    recs, transcripts, analyses = _rows(audited.db)
+    good = {r["path"] for r in MANIFEST["recordings"]}
+    corrupt = {b["path"] for b in MANIFEST["bad_files"] if b["kind"] == "corrupt_audio"}
+    by_rel = {str(Path(r.path).relative_to(audited.root.resolve())): r for r in recs}
+    assert set(by_rel) == good | corrupt  # one Recording per audio file, nothing else
+    for rel in good:
+        assert by_rel[rel].status == "done", (rel, by_rel[rel].error)
+        assert by_rel[rel].duration_s and by_rel[rel].duration_s > 5
+    for rel in corrupt:
+        row = by_rel[rel]
+        assert row.status == "failed"
+        assert row.error and "\n" not in row.error
+    assert len(transcripts) == len(good)
+    assert {a.recording_id for a in analyses} == {by_rel[rel].id for rel in good}
+    skipped = {Path(p).name for p in audited.summary["skipped"]}
+    assert {"notes.txt", "manifest.json"} <= skipped
+
+
+def test_manager_client_and_time_come_from_the_layout(audited: Audited) -> None:
+    recs, _, _ = _rows(audited.db)
+    for expected in MANIFEST["recordings"]:
+        row = next(r for r in recs if r.path.endswith(expected["path"]))
+        assert row.manager == expected["manager"]
+        assert row.client == expected["client_phone"]
+        assert row.started_at is not None
+        assert row.started_at.isoformat() == expected["started_at"]
+
+
+@pytest.mark.parametrize("rec", MANIFEST["recordings"], ids=lambda r: r["id"])
+def test_transcript_contains_the_script_words(audited: Audited, rec: dict[str, Any]) -> None:
+    segments = _transcript_for(audited.db, rec["path"])
+    heard = lemmas(" ".join(s["text"] for s in segments), rec["language"])
+    said = lemmas(" ".join(t["text"] for t in rec["turns"]), rec["language"])
+    recall = len(heard & said) / len(said)
+    assert recall >= 0.6, f"only {recall:.0%} of the script's words recognised"
+
+
+@pytest.mark.parametrize(
+    "rec", [r for r in MANIFEST["recordings"] if r["layout"] == "stereo"], ids=lambda r: r["id"]
+)
+def test_stereo_puts_each_side_on_its_speaker(audited: Audited, rec: dict[str, Any]) -> None:
+    lang = rec["language"]
+    segments = _transcript_for(audited.db, rec["path"])
+    assert {s["speaker"] for s in segments} <= {"manager", "client"}
+    script = {
+        who: lemmas(" ".join(t["text"] for t in rec["turns"] if t["speaker"] == who), lang)
+        for who in ("manager", "client")
+    }
+    for who, other in (("manager", "client"), ("client", "manager")):
+        heard = lemmas(" ".join(s["text"] for s in segments if s["speaker"] == who), lang)
+        own, foreign = script[who] - script[other], script[other] - script[who]
+        assert len(heard & own) > 2 * len(heard & foreign), (who, heard & foreign)
+
+
+def test_mono_speakers_are_unknown(audited: Audited) -> None:
+    rec = next(r for r in MANIFEST["recordings"] if r["layout"] == "mono")
+    assert {s["speaker"] for s in _transcript_for(audited.db, rec["path"])} == {"unknown"}
+
+
+def test_second_run_transcribes_nothing(
+    audited: Audited, tmp_path: Path, model_cache: Path
+) -> None:
+    copy = _copy(audited, tmp_path)
+    before = _rows(copy.db)
+    code, summary = run_audit(copy.root, copy.db, model_cache)
+    assert code == 3
+    assert summary["transcribed"] == 0
+    after = _rows(copy.db)
+    assert [len(x) for x in after] == [len(x) for x in before]  # no duplicate rows
+
+
+def test_same_audio_under_a_new_name_is_not_transcribed_again(
+    audited: Audited, tmp_path: Path, model_cache: Path
+) -> None:
+    copy = _copy(audited, tmp_path)
+    first = MANIFEST["recordings"][0]["path"]
+    moved = copy.root / "Новый менеджер" / "2026-11-05_09-00-00_+79000000000.wav"
+    moved.parent.mkdir()
+    shutil.copy(copy.root / first, moved)
+    code, summary = run_audit(copy.root, copy.db, model_cache)
+    assert summary["transcribed"] == 0
+    recs, transcripts, analyses = _rows(copy.db)
+    new = next(r for r in recs if r.path.endswith("+79000000000.wav"))
+    assert new.status == "done" and new.manager == "Новый менеджер"
+    assert len(transcripts) == len(MANIFEST["recordings"])
+    assert any(a.recording_id == new.id for a in analyses)
+
+
+def test_fixture_calls_get_their_expected_verdicts(audited: Audited) -> None:
+    """The analysis on real ASR output decides the scripted calls as a listener would."""
+    items = {Path(i["path"]).resolve(): i for i in audited.summary["items"]}
+    wrong = []
+    for rec in MANIFEST["recordings"]:
+        item = items[(audited.root / rec["path"]).resolve()]
+        exp = rec["expected"]
+        if (item["call_type"], item["verdict"]) != (exp["call_type"], exp["verdict"]):
+            wrong.append((rec["id"], item["call_type"], item["verdict"], exp))
+    assert not wrong

@@ -1,0 +1,72 @@
+"""The database: schema version, migrations, WAL, URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from auditor import migrations, store
+from auditor.errors import StoreError
+
+
+def test_new_database_records_schema_version_and_uses_wal(db_path: Path) -> None:
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+    with engine.connect() as c:
+        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert c.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_url_and_path_both_work(tmp_path: Path) -> None:
+    assert store.database_url("a/b.db") == "sqlite:///a/b.db"
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    store.make_engine(url)
+    assert (tmp_path / "x.db").exists()
+
+
+def test_newer_schema_is_refused(db_path: Path) -> None:
+    store.make_engine(str(db_path))
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer than this auditor"):
+        store.make_engine(str(db_path))
+
+
+def test_older_database_is_migrated_in_place_without_losing_data(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        s.add(store.Recording(path="/calls/a.wav", sha256="abc", manager="Ирина"))
+        s.commit()
+    engine.dispose()
+
+    def add_column(conn: object) -> None:
+        conn.execute(text("ALTER TABLE recording ADD COLUMN tag TEXT DEFAULT 'x'"))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)
+    monkeypatch.setitem(migrations.MIGRATIONS, store.SCHEMA_VERSION - 1, add_column)
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+        rec = s.exec(select(store.Recording)).one()
+        assert rec.manager == "Ирина"
+    with engine.connect() as c:
+        assert c.execute(text("SELECT tag FROM recording")).scalar() == "x"
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        store.make_engine(str(tmp_path / "nope" / "a.db"))
+
+
+def test_unknown_url_scheme_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot open database"):
+        store.make_engine("nosuchdb://x/y")
