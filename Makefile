@@ -21,7 +21,7 @@ setup: $(STAMP)
 demo: setup
 	mkdir -p $(OUT)
 	rm -f $(OUT)/demo.db $(OUT)/demo.db-wal $(OUT)/demo.db-shm
-	$(BIN)/auditor audit fixtures/recordings --db $(OUT)/demo.db; rc=$$?; \
+	$(BIN)/auditor audit fixtures/recordings --config fixtures/auditor.toml --db $(OUT)/demo.db; rc=$$?; \
 	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi
 	$(BIN)/auditor report --db $(OUT)/demo.db
 	$(BIN)/auditor report --db $(OUT)/demo.db --format html --output $(OUT)/report.html

@@ -142,7 +142,9 @@ class Transcriber(Protocol):
     model_id: str
     language: str
 
-    def transcribe(self, path: Path, info: AudioInfo) -> tuple[Transcript, str]: ...
+    def transcribe(
+        self, path: Path, info: AudioInfo, language: str | None = None
+    ) -> tuple[Transcript, str]: ...
 
 
 @dataclass
@@ -188,11 +190,13 @@ class WhisperTranscriber:
                 raise ModelError(f"cannot load model {source!r}: {msg}") from None
         return self._model
 
-    def _run(self, audio: np.ndarray, offset: float = 0.0) -> list[tuple[float, float, str]]:
+    def _run(
+        self, audio: np.ndarray, language: str, offset: float = 0.0
+    ) -> list[tuple[float, float, str]]:
         s = self.settings
         segments, info = self.model.transcribe(
             audio,
-            language=None if s.language == "auto" else s.language,
+            language=None if language == "auto" else language,
             beam_size=s.beam_size,
             vad_filter=s.vad,
             condition_on_previous_text=False,
@@ -205,8 +209,11 @@ class WhisperTranscriber:
                 out.append((round(seg.start + offset, 2), round(seg.end + offset, 2), text))
         return out
 
-    def transcribe(self, path: Path, info: AudioInfo) -> tuple[Transcript, str]:
+    def transcribe(
+        self, path: Path, info: AudioInfo, language: str | None = None
+    ) -> tuple[Transcript, str]:
         """Transcribe one file; stereo gives manager/client by channel, mono 'unknown'."""
+        language = language or self.settings.language
         # Exactly two channels are the two sides of a call; more (surround
         # exports) carry no speaker layout we can trust, so they are mixed down.
         stereo = info.channels == 2
@@ -228,15 +235,16 @@ class WhisperTranscriber:
             if len(arrays) == 2 and not stereo:
                 arrays = [(arrays[0] + arrays[1]) / 2]
             t1 = time.perf_counter()
-            if stereo:
-                for idx, audio in enumerate(arrays):
-                    speaker = "manager" if idx == manager_idx else "client"
-                    segments += [Segment(speaker, a, b, t) for a, b, t in self._run(audio, offset)]
-            else:
-                segments += [Segment("unknown", a, b, t) for a, b, t in self._run(arrays[0], offset)]
+            speakers = (
+                ["manager" if idx == manager_idx else "client" for idx in range(2)]
+                if stereo else ["unknown"]
+            )
+            for speaker, audio in zip(speakers, arrays):
+                segments += [Segment(speaker, a, b, t) for a, b, t in self._run(audio, language, offset)]
             self.timings.asr_s += time.perf_counter() - t1
         segments.sort(key=lambda seg: (seg.start, seg.end))
-        language = self._detected if self.settings.language == "auto" else self.settings.language
+        if language == "auto":
+            language = self._detected
         doc = Transcript(
             segments=segments,
             language=language,

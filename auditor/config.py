@@ -36,6 +36,9 @@ class Settings:
     model: str = "base"
     model_cache: Path = field(default_factory=default_cache_dir)
     language: str = "ru"
+    # Per-manager language, for the managers who call in another language:
+    # [languages] "John Smith" = "en"  (a call log's language column wins).
+    languages: dict[str, str] = field(default_factory=dict)
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0 = all available cores
@@ -45,6 +48,10 @@ class Settings:
     # Storage.
     db: str = "auditor.db"
     redact: bool = False  # mask phones, cards and e-mails in what is stored and shown
+
+    def language_for(self, manager: str | None, explicit: str | None = None) -> str:
+        """The language to transcribe a manager's call in."""
+        return explicit or (self.languages.get(manager, "") if manager else "") or self.language
 
     def with_overrides(self, **kw: Any) -> Settings:
         """A copy with the given non-None values replaced (flags override config)."""
@@ -85,6 +92,12 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
             if s in ("0", "false", "no", "off"):
                 return False
             raise ValueError
+        if typ == "dict[str, str]":
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ValueError
+            return dict(value)
         if typ == "Path":
             return Path(str(value)).expanduser()
         if not isinstance(value, str):

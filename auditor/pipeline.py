@@ -41,7 +41,9 @@ STALE_CLAIM = timedelta(minutes=30)
 class Transcriber(Protocol):
     model_id: str
 
-    def transcribe(self, path: Path, info: AudioInfo) -> tuple[Transcript, str]: ...
+    def transcribe(
+        self, path: Path, info: AudioInfo, language: str | None = None
+    ) -> tuple[Transcript, str]: ...
 
 
 Analyzer = Callable[[Transcript, Settings], CallAnalysis]
@@ -248,7 +250,7 @@ class Auditor:
         item: AuditItem,
     ) -> AuditItem:
         model_id = self.model_id
-        language = self.settings.language
+        language = self.settings.language_for(rec.manager, rec.language)
         transcript = self._cached_transcript(s, row.sha256, model_id, language)
         if transcript is None:
             if not self._claim(s, row):
@@ -258,7 +260,7 @@ class Auditor:
             transcript = self._cached_transcript(s, row.sha256, model_id, language)
         if transcript is None:
             t0 = time.perf_counter()
-            doc, mode = self.transcriber.transcribe(rec.path, info)
+            doc, mode = self.transcriber.transcribe(rec.path, info, language)
             if self.settings.redact:
                 doc = redact_transcript(doc)
             asr_s = time.perf_counter() - t0

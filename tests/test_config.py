@@ -55,3 +55,16 @@ def test_threads_default_to_available_cores() -> None:
 def test_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parent.parent / "auditor.toml.example"
     assert load_settings(example, env={}) == Settings(model_cache=load_settings(env={}).model_cache)
+
+
+def test_per_manager_languages(tmp_path: Path) -> None:
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text('language = "ru"\n[languages]\n"John Smith" = "en"\n', encoding="utf-8")
+    s = load_settings(cfg, env={})
+    assert s.language_for("John Smith") == "en"
+    assert s.language_for("Ирина") == "ru"
+    assert s.language_for(None) == "ru"
+    assert s.language_for("John Smith", explicit="de") == "de"  # a call log's column wins
+    cfg.write_text('languages = "en"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="languages"):
+        load_settings(cfg, env={})

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from auditor import store
 from auditor.cli import app
 
-from .conftest import RECORDINGS
+from .conftest import FIXTURES, RECORDINGS
 
 MANIFEST = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
 runner = CliRunner()
@@ -51,7 +51,7 @@ def run_audit(root: Path, db: Path, model_cache: Path, *extra: str) -> tuple[int
     result = runner.invoke(
         app,
         ["audit", str(root), "--db", str(db), "--model-cache", str(model_cache),
-         "--format", "json", *extra],
+         "--config", str(FIXTURES / "auditor.toml"), "--format", "json", *extra],
     )
     assert result.stdout.strip().startswith("{"), result.output
     return result.exit_code, json.loads(result.stdout)

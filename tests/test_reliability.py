@@ -1,0 +1,315 @@
+"""Messy archives, killed runs and concurrent runs lose nothing and duplicate nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+
+from .audio_gen import silence, speech, write_encoded, write_wav
+from .conftest import RECORDINGS
+
+runner = CliRunner()
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def audit_json(root: Path, db: Path, model_cache: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    r = runner.invoke(app, ["audit", str(root), "--db", str(db), "--model-cache", str(model_cache),
+                            "--format", "json", *extra])
+    assert r.stdout.lstrip().startswith("{"), r.output
+    return r.exit_code, json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> dict[str, Any]:
+    """A folder with every kind of bad and odd recording, audited once."""
+    root = tmp_path_factory.mktemp("messy") / "calls"
+    m = root / "Ирина"
+    left, right = speech(10)
+    good = write_wav(m / "2026-11-02_10-00-00_+79120000001.wav", [left, right], 8000)
+    (m / "zero.wav").parent.mkdir(parents=True, exist_ok=True)
+    (m / "zero.wav").write_bytes(b"")
+    data = good.read_bytes()
+    (m / "truncated.wav").write_bytes(data[: len(data) // 2])
+    mp3 = write_encoded(m / "full.mp3", [left, right], "mp3", rate=22050)
+    (m / "truncated.mp3").write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
+    (m / "text.mp3").write_text("это не звук, а текст\n" * 20, encoding="utf-8")
+    (m / "image.wav").write_bytes(PNG)
+    write_wav(m / "tiny.wav", [left[:4800]], 16000)  # 0.3 s
+    write_wav(m / "silence.wav", [silence(8), silence(8)], 8000)
+    for rate in (8000, 11025, 16000, 44100, 48000):
+        write_wav(root / "Павел" / f"rate_{rate}.wav", [left, right], rate)
+    write_wav(root / "Павел" / "mono.wav", [left + right], 8000)
+    write_wav(root / "Павел" / "six.wav", [left, right, left, right, left, right], 48000)
+    odd = root / "Павел" / "Звонок \"клиенту\" 'срочно'\nвторая строка.wav"
+    write_wav(odd, [left, right], 8000)
+    os.symlink("../Павел", root / "Павел" / "loop")  # a symlink loop
+    os.symlink("/nonexistent/recording.wav", root / "Павел" / "dangling.wav")
+    db = root.parent / "audit.db"
+    code, summary = audit_json(root, db, model_cache)
+    items = {Path(i["path"]).name: i for i in summary["items"]}
+    return {"root": root, "db": db, "code": code, "summary": summary, "items": items}
+
+
+def test_batch_finishes_and_exit_code_says_some_failed(messy: dict[str, Any]) -> None:
+    assert messy["code"] == 3
+    assert messy["items"]["2026-11-02_10-00-00_+79120000001.wav"]["status"] == "done"
+
+
+@pytest.mark.parametrize("name", ["zero.wav", "text.mp3", "image.wav", "dangling.wav"])
+def test_unusable_files_are_failed_with_a_one_line_reason(messy: dict[str, Any], name: str) -> None:
+    item = messy["items"][name]
+    assert item["status"] == "failed"
+    assert item["error"] and "\n" not in item["error"]
+    with sqlite3.connect(messy["db"]) as con:
+        status, error = con.execute(
+            "SELECT status, error FROM recording WHERE path LIKE ?", (f"%{name}",)
+        ).fetchone()
+    assert status == "failed" and error == item["error"]
+
+
+@pytest.mark.parametrize("name", ["truncated.wav", "truncated.mp3", "full.mp3"])
+def test_truncated_files_audit_what_is_there_or_fail_cleanly(
+    messy: dict[str, Any], name: str
+) -> None:
+    item = messy["items"][name]
+    assert item["status"] in ("done", "failed")
+    if item["status"] == "failed":
+        assert item["error"] and "\n" not in item["error"]
+    else:
+        assert item["verdict"]
+
+
+@pytest.mark.parametrize("name", ["tiny.wav", "silence.wav"])
+def test_silence_and_very_short_calls_are_no_contact(messy: dict[str, Any], name: str) -> None:
+    item = messy["items"][name]
+    assert (item["status"], item["call_type"], item["verdict"]) == ("done", "no_contact",
+                                                                      "no_contact")
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 16000, 44100, 48000])
+def test_every_sample_rate_is_transcribed(messy: dict[str, Any], rate: int) -> None:
+    item = messy["items"][f"rate_{rate}.wav"]
+    assert item["status"] == "done"
+    with sqlite3.connect(messy["db"]) as con:
+        (segments,) = con.execute(
+            "SELECT t.segments_json FROM transcript t JOIN recording r ON r.sha256 = t.sha256 "
+            "WHERE r.path LIKE ?", (f"%rate_{rate}.wav",)
+        ).fetchone()
+    segs = json.loads(segments)
+    assert {s["speaker"] for s in segs} == {"manager", "client"}
+    assert "директор" in " ".join(s["text"].lower() for s in segs)
+
+
+@pytest.mark.parametrize("name", ["mono.wav", "six.wav"])
+def test_mono_and_surround_are_one_unknown_speaker(messy: dict[str, Any], name: str) -> None:
+    assert messy["items"][name]["status"] == "done"
+    with sqlite3.connect(messy["db"]) as con:
+        (segments,) = con.execute(
+            "SELECT t.segments_json FROM transcript t JOIN recording r ON r.sha256 = t.sha256 "
+            "WHERE r.path LIKE ?", (f"%{name}",)
+        ).fetchone()
+    assert {s["speaker"] for s in json.loads(segments)} == {"unknown"}
+
+
+def test_odd_file_names_survive(messy: dict[str, Any]) -> None:
+    name = "Звонок \"клиенту\" 'срочно'\nвторая строка.wav"
+    assert messy["items"][name]["status"] == "done"
+
+
+def test_symlink_loop_is_reported_not_followed_forever(messy: dict[str, Any]) -> None:
+    reasons = [p["reason"] for p in messy["summary"]["problems"]]
+    assert any("symlink loop" in r for r in reasons)
+    # files under the loop are not audited twice
+    names = [Path(i["path"]).name for i in messy["summary"]["items"]]
+    assert names.count("mono.wav") == 1
+
+
+def test_database_has_one_row_per_file_and_is_intact(messy: dict[str, Any]) -> None:
+    with sqlite3.connect(messy["db"]) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        paths = [p for (p,) in con.execute("SELECT path FROM recording")]
+    assert len(paths) == len(set(paths)) == len(messy["summary"]["items"])
+
+
+def test_unreadable_file_is_failed(tmp_path: Path, model_cache: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root reads any file, so the permission error is injected where the file is opened."""
+    left, right = speech(4)
+    root = tmp_path / "calls"
+    ok = write_wav(root / "a" / "ok.wav", [left, right], 8000)
+    locked = write_wav(root / "a" / "locked.wav", [left, right], 8000)
+    from auditor import pipeline
+
+    real = pipeline.file_sha256
+
+    def deny(path: Path) -> str:
+        if path.name == locked.name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(pipeline, "file_sha256", deny)
+    code, summary = audit_json(root, tmp_path / "a.db", model_cache)
+    items = {Path(i["path"]).name: i for i in summary["items"]}
+    assert code == 3
+    assert items["locked.wav"]["status"] == "failed"
+    assert "Permission denied" in items["locked.wav"]["error"]
+    assert items[ok.name]["status"] == "done"
+
+
+def _auditor_cmd(root: Path, db: Path, model_cache: Path) -> list[str]:
+    return [sys.executable, "-m", "auditor", "audit", str(root), "--db", str(db),
+            "--model-cache", str(model_cache), "--quiet"]
+
+
+def _small_set(dest: Path, n: int = 4) -> Path:
+    """A few short real calls under their manager folders."""
+    manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
+    recs = sorted(manifest["recordings"], key=lambda r: r["duration_s"])[:n]
+    for r in recs:
+        target = dest / r["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(RECORDINGS / r["path"], target)
+    return dest
+
+
+def _counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return {
+            "recordings": con.execute("SELECT COUNT(*) FROM recording").fetchone()[0],
+            "distinct_paths": con.execute("SELECT COUNT(DISTINCT path) FROM recording").fetchone()[0],
+            "transcripts": con.execute("SELECT COUNT(*) FROM transcript").fetchone()[0],
+            "analyses": con.execute("SELECT COUNT(*) FROM analysis").fetchone()[0],
+            "done": con.execute("SELECT COUNT(*) FROM recording WHERE status='done'").fetchone()[0],
+        }
+
+
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    root = _small_set(tmp_path / "calls")
+    n = sum(1 for _ in root.rglob("*.wav"))
+    db = tmp_path / "a.db"
+    rng = random.Random(7)
+    transcripts_seen = 0
+    for _ in range(3):
+        proc = subprocess.Popen(_auditor_cmd(root, db, model_cache),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 9.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if db.exists():
+            counts = _counts(db)
+            assert counts["recordings"] == counts["distinct_paths"] <= n
+            assert counts["transcripts"] >= transcripts_seen  # finished work is kept
+            transcripts_seen = counts["transcripts"]
+    done = subprocess.run(_auditor_cmd(root, db, model_cache) + ["--format", "json"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    counts = _counts(db)
+    assert counts == {"recordings": n, "distinct_paths": n, "transcripts": n, "analyses": n,
+                      "done": n}
+    # only what the killed runs had not finished was transcribed in the last run
+    assert summary["transcribed"] == n - transcripts_seen
+
+
+def test_sigint_stops_after_the_current_recording_and_says_how_to_resume(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    root = _small_set(tmp_path / "calls")
+    n = sum(1 for _ in root.rglob("*.wav"))
+    db = tmp_path / "a.db"
+    proc = subprocess.Popen(_auditor_cmd(root, db, model_cache), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    # wait until the first recording is being worked on, then press Ctrl-C
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as con:
+                if con.execute("SELECT COUNT(*) FROM recording").fetchone()[0]:
+                    break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    counts = _counts(db)
+    assert 1 <= counts["done"] < n or counts["done"] == n
+    assert counts["transcripts"] == counts["done"]  # the one in flight was finished, not torn
+    again = subprocess.run(_auditor_cmd(root, db, model_cache), capture_output=True, check=False)
+    assert again.returncode == 0
+    assert _counts(db)["done"] == n
+
+
+def test_two_concurrent_runs_on_overlapping_folders_transcribe_each_file_once(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    root = _small_set(tmp_path / "calls")
+    n = sum(1 for _ in root.rglob("*.wav"))
+    db = tmp_path / "shared.db"
+    managers = sorted(p for p in root.iterdir() if p.is_dir())
+    cmd_a = _auditor_cmd(root, db, model_cache) + ["--format", "json"]  # everything
+    cmd_b = _auditor_cmd(managers[0], db, model_cache) + ["--format", "json"]  # a subset
+    a = subprocess.Popen(cmd_a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    b = subprocess.Popen(cmd_b, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_a, err_a = a.communicate(timeout=600)
+    out_b, err_b = b.communicate(timeout=600)
+    assert a.returncode == 0, err_a
+    assert b.returncode == 0, err_b
+    transcribed = json.loads(out_a)["transcribed"] + json.loads(out_b)["transcribed"]
+    counts = _counts(db)
+    assert counts["transcripts"] == n
+    assert transcribed == n  # nobody transcribed a file twice
+    # the subset run may leave files to the other run; a re-run finds nothing to do
+    again = subprocess.run(_auditor_cmd(root, db, model_cache) + ["--format", "json"],
+                           capture_output=True, text=True, check=False)
+    assert json.loads(again.stdout)["transcribed"] == 0
+    assert _counts(db)["done"] == n
+
+
+def test_hours_long_recording_is_streamed_in_bounded_memory(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    left, right = speech(10)
+    root = tmp_path / "calls"
+    # 2 h 05 min, mostly silence (a line left open), speech at the start and the end.
+    parts = [left, silence(2 * 3600 + 300 - 20), left]
+    import numpy as np
+
+    write_wav(root / "m" / "long.wav", [np.concatenate(parts)], 8000)
+    code = (
+        "import resource, subprocess, sys, json;"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+        "print(json.dumps({'rc': p.returncode, 'out': p.stdout, 'err': p.stderr,"
+        " 'rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))"
+    )
+    cmd = [sys.executable, "-c", code, *_auditor_cmd(root, tmp_path / "l.db", model_cache),
+           "--format", "json"]
+    res = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    assert res["rc"] == 0, res["err"]
+    item = json.loads(res["out"])["items"][0]
+    assert item["status"] == "done" and item["duration_s"] > 7200
+    # A whole-file decode of 2 h would hold > 1 GB of samples; windows keep it small.
+    assert res["rss_kb"] < 1_000_000, f"peak RSS {res['rss_kb'] / 1024:.0f} MB"
+    with sqlite3.connect(tmp_path / "l.db") as con:
+        (segments,) = con.execute("SELECT segments_json FROM transcript").fetchone()
+    starts = [s["start"] for s in json.loads(segments)]
+    assert min(starts) < 10 and max(starts) > 7200  # both ends heard, at their true times
