@@ -347,7 +347,7 @@ class Auditor:
     def _upsert_recording(
         self, s: Session, rec: RecordingInfo, sha: str, size: int, info: AudioInfo | None
     ) -> store.Recording:
-        path = str(rec.path.resolve())
+        path = _stored_path(rec.path)
         row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
         if row is None:
             row = store.Recording(path=path, sha256=sha)
@@ -383,13 +383,18 @@ class Auditor:
 
     def _record_unreadable(self, rec: RecordingInfo, error: str) -> None:
         with Session(self.engine) as s:
-            path = str(rec.path.resolve())
+            path = _stored_path(rec.path)
             row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
             if row is None:
                 client = mask_phone(rec.client) if self.settings.redact else rec.client
                 row = store.Recording(path=path, sha256="", manager=rec.manager,
                                       client=client, started_at=rec.started_at)
             self._fail(s, row, error)
+
+
+def _stored_path(path: Path) -> str:
+    """Absolute and normalised, without following links (a dangling link is still a row)."""
+    return os.path.abspath(path)
 
 
 def redact_transcript(doc: Transcript) -> Transcript:

@@ -11,13 +11,14 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from auditor.errors import StoreError
@@ -31,7 +32,7 @@ SCHEMA_VERSION = 1
 
 def utcnow() -> datetime:
     """Naive UTC: stored times carry no zone (recordings' start times are local wall time)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Meta(SQLModel, table=True):
@@ -166,12 +167,15 @@ def init_schema(engine: Engine) -> None:
     from auditor.migrations import migrate
 
     try:
-        SQLModel.metadata.create_all(engine)
+        _create_tables(engine)
         with Session(engine) as s:
             row = s.get(Meta, "schema_version")
             if row is None:
                 s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-                s.commit()
+                try:
+                    s.commit()
+                except IntegrityError:  # a concurrent run recorded it first
+                    s.rollback()
                 return
             current = int(row.value)
         if current > SCHEMA_VERSION:
@@ -185,6 +189,19 @@ def init_schema(engine: Engine) -> None:
         raise
     except Exception as e:
         raise StoreError(f"cannot use database: {str(e).splitlines()[0]}") from None
+
+
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """create_all, tolerating a concurrent run that creates the same tables first."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except OperationalError as e:
+            if "already exists" not in str(e) or attempt == attempts - 1:
+                raise
 
 
 @contextmanager

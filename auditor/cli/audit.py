@@ -14,9 +14,12 @@ from auditor.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
+    CallLogOpt,
     ConfigOpt,
     DbOpt,
     FormatOpt,
+    LayoutOpt,
+    LogColumnsOpt,
     QuietOpt,
     app,
     build_settings,
@@ -163,6 +166,9 @@ def audit(
     ] = False,
     quiet: QuietOpt = False,
     output: FormatOpt = "table",
+    layout: LayoutOpt = None,
+    call_log: CallLogOpt = None,
+    call_log_columns: LogColumnsOpt = None,
 ) -> None:
     """Transcribe, analyse and store every recording under a folder.
 
@@ -185,6 +191,11 @@ def audit(
             manager_channel=manager_channel, device=device, compute_type=compute_type,
             short_call_s=short_call_s, redact=redact or None,
         )
+        from auditor.cli.report import discover_for_cli, print_discovery_notes
+
+        found = discover_for_cli(recordings, layout, call_log, call_log_columns)
+        if not quiet and output != "json":
+            print_discovery_notes(found, Console(stderr=True))
         engine = store.make_engine(settings.db)
         auditor = Auditor(settings, engine)
         stop = threading.Event()
@@ -197,7 +208,8 @@ def audit(
         previous = signal.signal(signal.SIGINT, _on_sigint)
         progress = _Progress(console) if not quiet and console.is_terminal else None
         try:
-            summary = auditor.run(recordings, events=progress, stop=stop, only_short=only_short)
+            summary = auditor.run(recordings, events=progress, stop=stop, only_short=only_short,
+                                  found=found)
         finally:
             signal.signal(signal.SIGINT, previous)
             if progress is not None:

@@ -60,6 +60,24 @@ DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="Database: a file path or any SQLAlchemy URL [default: auditor.db]."),
 ]
+# Who/whom/when for each recording: on `audit` and `stats`.
+LayoutOpt = Annotated[
+    str | None,
+    typer.Option("--layout", help="Where manager/client/time are in the path: a preset "
+                 "(default, asterisk, freepbx, 3cx, crm) or a template like "
+                 "'{manager}/{date}_{time}_{client}'. See docs/layouts.md."),
+]
+CallLogOpt = Annotated[
+    Path | None,
+    typer.Option("--call-log", help="CSV exported from the PBX/CRM (file, manager, client, "
+                 "start time); wins over the file name.", exists=True, dir_okay=False),
+]
+LogColumnsOpt = Annotated[
+    str | None,
+    typer.Option("--call-log-columns", help="Map call-log headers to fields, e.g. "
+                 "'file=Файл записи,manager=Менеджер,client=Номер клиента,"
+                 "started_at=Дата и время'."),
+]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output format.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables; for scripts.")]
 

@@ -1,0 +1,28 @@
+"""Reports over the audit database: one module per output format.
+
+``load_report`` builds the :class:`auditor.kpi.Report` from the calls with
+their effective (reviewed) verdicts; ``table``, ``csv_out``, ``json_out`` and
+``html`` render it. Renderers return text or renderables; they never print.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.engine import Engine
+
+from auditor.calls import CallFilter, query_calls
+from auditor.kpi import Report, Targets, build_report
+
+FORMATS = ("table", "csv", "json", "html")
+BY = ("manager", "day")
+
+
+def load_report(engine: Engine, targets: Targets, by: str = "manager",
+                date_from: date | None = None, date_to: date | None = None,
+                manager: str | None = None) -> Report:
+    """The report for the calls in the period (and of one manager, if given)."""
+    calls = query_calls(engine, CallFilter(manager=manager, date_from=date_from,
+                                           date_to=date_to))
+    return build_report(calls, targets, by=by, date_from=date_from, date_to=date_to,
+                        manager=manager)

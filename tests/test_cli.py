@@ -1,0 +1,69 @@
+"""The command line: help with examples everywhere, instant --help, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from auditor.cli import app
+
+runner = CliRunner()
+COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def test_the_main_commands_exist() -> None:
+    assert {"audit", "transcribe", "analyze", "eval", "rescore", "stats", "report", "calls",
+            "show", "review", "search"} <= set(COMMANDS)
+
+
+def test_root_help_has_an_example() -> None:
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0
+    assert "Example:" in r.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_has_an_example(command: str) -> None:
+    r = runner.invoke(app, [command, "--help"])
+    assert r.exit_code == 0, r.output
+    assert "Example:" in r.stdout
+    assert f"auditor {command}" in r.stdout
+
+
+def test_help_is_instant_because_heavy_imports_are_lazy() -> None:
+    code = (
+        "import sys, time; t = time.perf_counter();"
+        "from auditor.cli import app;"
+        "heavy = [m for m in ('faster_whisper', 'ctranslate2', 'spacy', 'av', 'sqlalchemy',"
+        " 'numpy') if m in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "auditor", "--help"], capture_output=True, check=False)
+    elapsed = time.perf_counter() - t0
+    assert r.returncode == 0
+    # generous bound: the point is that no model or NLP library loads for --help
+    assert elapsed < 1.0, f"auditor --help took {elapsed:.2f}s"
+
+
+def test_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["audit", str(tmp_path / "nope"), "--db", str(tmp_path / "a.db")])
+    assert r.exit_code == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "no such folder" in r.stderr
+
+
+def test_broken_config_is_a_one_line_error_naming_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text("short_call_s = 'five minutes'\n", encoding="utf-8")
+    r = runner.invoke(app, ["audit", str(tmp_path), "--config", str(cfg)])
+    assert r.exit_code == 2
+    assert "short_call_s" in r.stderr and r.stderr.strip().count("\n") == 0
