@@ -1,19 +1,24 @@
 """The call list: recordings joined with their analysis and the latest human review.
 
-One query serves ``calls``, ``show``, reports and exports, so that they all
-use the *effective* verdict: the latest review if there is one, else the
-automatic verdict.
+One query serves ``calls``, ``show``, ``search``, reports and exports, so that
+they all use the *effective* verdict: the latest review if there is one, else
+the automatic verdict.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy import exists, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from auditor import store
 from auditor.records import STAGES
@@ -61,18 +66,29 @@ class CallRow:
     review_note: str | None = None
     ruleset_version: str | None = None
     language: str | None = None
+    reviewed_at: datetime | None = None
+    review_count: int = 0
+    transcript_id: int | None = None
 
     @property
     def is_sales(self) -> bool:
         return self.call_type in ("new_client", "existing_client")
 
+    @property
+    def overridden(self) -> bool:
+        """A human review set a verdict other than the automatic one."""
+        return self.reviewed and self.verdict != self.auto_verdict
+
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["started_at"] = self.started_at.isoformat() if self.started_at else None
+        d["reviewed_at"] = self.reviewed_at.isoformat() if self.reviewed_at else None
         return d
 
 
-def _row(rec: store.Recording, an: store.Analysis | None, rv: store.Review | None) -> CallRow:
+def _row(rec: Any, an: Any | None, rv: store.Review | None, language: str | None = None
+         ) -> CallRow:
+    """A CallRow from a recording, its analysis and latest review (rows or ORM objects)."""
     row = CallRow(
         id=rec.id or 0, path=rec.path, manager=rec.manager, client=rec.client,
         started_at=rec.started_at, duration_s=rec.duration_s, status=rec.status, error=rec.error,
@@ -83,16 +99,15 @@ def _row(rec: store.Recording, an: store.Analysis | None, rv: store.Review | Non
         row.reason = an.reason
         row.stages_found = [s for s in an.stages_found.split(",") if s]
         row.ruleset_version = an.ruleset_version
-        try:
-            row.language = json.loads(an.details_json).get("language")
-        except ValueError:
-            row.language = None
+        row.transcript_id = an.transcript_id
+        row.language = language
     if rv is not None:
         row.reviewed = True
         row.verdict = rv.verdict
         row.call_type = rv.call_type or row.call_type
         row.reviewer = rv.reviewer
         row.review_note = rv.note
+        row.reviewed_at = rv.created_at
         found = set(row.stages_found)
         for stage, present in json.loads(rv.stages_json or "{}").items():
             if present:
@@ -108,14 +123,33 @@ def _row(rec: store.Recording, an: store.Analysis | None, rv: store.Review | Non
     return row
 
 
-def _latest_reviews(s: Session, ids: list[int] | None) -> dict[int, store.Review]:
+@dataclass(frozen=True)
+class _AnalysisCols:
+    call_type: str
+    verdict: str
+    reason: str
+    stages_found: str
+    ruleset_version: str
+    transcript_id: int | None
+
+
+def _latest_reviews(s: Session, ids: list[int] | None
+                    ) -> tuple[dict[int, store.Review], dict[int, int]]:
+    """The latest review per recording, and how many reviews each has."""
     q = select(store.Review).order_by(store.Review.created_at, store.Review.id)  # type: ignore[arg-type]
     if ids is not None:
         q = q.where(store.Review.recording_id.in_(ids))  # type: ignore[attr-defined]
     latest: dict[int, store.Review] = {}
+    counts: dict[int, int] = {}
     for rv in s.exec(q):
         latest[rv.recording_id] = rv  # ordered ascending: the last one wins
-    return latest
+        counts[rv.recording_id] = counts.get(rv.recording_id, 0) + 1
+    return latest, counts
+
+
+def latest_reviews(s: Session, ids: list[int] | None = None) -> dict[int, store.Review]:
+    """The effective (latest) review of each recording that has one."""
+    return _latest_reviews(s, ids)[0]
 
 
 def sort_key(row: CallRow) -> tuple[Any, ...]:
@@ -131,27 +165,52 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
                 ) -> list[CallRow]:
     """Calls matching the filter, with effective (reviewed) verdicts."""
     f = f or CallFilter()
+    R, A, T = store.Recording, store.Analysis, store.Transcript
+    Rv = store.Review
+    # Plain columns, not ORM objects: ten thousand calls load in a tenth of the time.
+    q: Any = (
+        sa_select(col(R.id), col(R.path), col(R.manager), col(R.client), col(R.started_at),
+                  col(R.duration_s), col(R.status), col(R.error), col(A.id).label("an_id"),
+                  col(A.call_type), col(A.verdict), col(A.reason), col(A.stages_found),
+                  col(A.ruleset_version), col(A.transcript_id), col(T.language))
+        .join(A, col(A.recording_id) == col(R.id), isouter=True)
+        .join(T, col(T.id) == col(A.transcript_id), isouter=True)
+    )
+    if f.manager:
+        q = q.where(col(R.manager) == f.manager)
+    if f.date_from:
+        q = q.where(col(R.started_at) >= datetime.combine(f.date_from, time.min))
+    if f.date_to:
+        q = q.where(col(R.started_at) <= datetime.combine(f.date_to, time.max))
+    if f.status:
+        q = q.where(col(R.status) == f.status)
+    if f.short_below_s is not None:
+        q = q.where(col(R.duration_s) < f.short_below_s)
+    if f.ids is not None:
+        q = q.where(col(R.id).in_(f.ids))
+    # The effective verdict and type in SQL too, so a filter on them does not
+    # build a row for every call (the Python filter below stays the judge).
+    def latest(column: Any) -> Any:
+        return (sa_select(column).where(col(Rv.recording_id) == col(R.id))
+                .order_by(col(Rv.created_at).desc(), col(Rv.id).desc()).limit(1)
+                .scalar_subquery())
+
+    if f.verdict and f.verdict != "failed":
+        q = q.where(func.coalesce(latest(col(Rv.verdict)), col(A.verdict)) == f.verdict)
+    if f.call_type:
+        q = q.where(func.coalesce(latest(col(Rv.call_type)), col(A.call_type)) == f.call_type)
+    if f.unreviewed:
+        q = q.where(~exists().where(col(Rv.recording_id) == col(R.id)))
     with Session(engine) as s:
-        q = select(store.Recording, store.Analysis).join(
-            store.Analysis, store.Analysis.recording_id == store.Recording.id,  # type: ignore[arg-type]
-            isouter=True,
-        )
-        R = store.Recording
-        if f.manager:
-            q = q.where(R.manager == f.manager)
-        if f.date_from:
-            q = q.where(R.started_at >= datetime.combine(f.date_from, time.min))  # type: ignore[operator]
-        if f.date_to:
-            q = q.where(R.started_at <= datetime.combine(f.date_to, time.max))  # type: ignore[operator]
-        if f.status:
-            q = q.where(R.status == f.status)
-        if f.short_below_s is not None:
-            q = q.where(R.duration_s < f.short_below_s)  # type: ignore[operator]
-        if f.ids is not None:
-            q = q.where(R.id.in_(f.ids))  # type: ignore[union-attr]
-        pairs = list(s.exec(q))
-        reviews = _latest_reviews(s, f.ids)
-    rows = [_row(rec, an, reviews.get(rec.id or 0)) for rec, an in pairs]
+        records = list(s.connection().execute(q))
+        reviews, counts = _latest_reviews(s, f.ids)
+    rows = []
+    for r in records:
+        an = None if r.an_id is None else _AnalysisCols(
+            r.call_type, r.verdict, r.reason, r.stages_found, r.ruleset_version, r.transcript_id)
+        row = _row(r, an, reviews.get(r.id or 0), r.language)
+        row.review_count = counts.get(row.id, 0)
+        rows.append(row)
     if f.verdict:
         rows = [r for r in rows if r.verdict == f.verdict]
     if f.call_type:
@@ -167,3 +226,84 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
 def get_call(engine: Engine, call_id: int) -> CallRow | None:
     rows = query_calls(engine, CallFilter(ids=[call_id]))
     return rows[0] if rows else None
+
+
+def transcripts_for(s: Session, pairs: Iterable[tuple[store.Recording, store.Analysis | None]]
+                    ) -> dict[int, store.Transcript]:
+    """The stored transcript of each recording, loaded in a few queries.
+
+    The analysis names the transcript it was made from; a recording without
+    one falls back to a transcript of the same audio (sha256), newest first.
+    """
+    pairs = list(pairs)
+    by_id = {an.transcript_id for _, an in pairs if an is not None and an.transcript_id}
+    shas = {rec.sha256 for rec, an in pairs
+            if (an is None or not an.transcript_id) and rec.sha256}
+    T = store.Transcript
+    found: dict[int, store.Transcript] = {}
+    ids = sorted(by_id)
+    for i in range(0, len(ids), 500):
+        for tr in s.exec(select(T).where(col(T.id).in_(ids[i:i + 500]))):
+            found[tr.id or 0] = tr
+    by_sha: dict[str, store.Transcript] = {}
+    sha_list = sorted(shas)
+    for i in range(0, len(sha_list), 500):
+        q = select(T).where(col(T.sha256).in_(sha_list[i:i + 500]))
+        for tr in s.exec(q.order_by(col(T.created_at), col(T.id))):
+            by_sha[tr.sha256] = tr  # ascending: the newest wins
+    out: dict[int, store.Transcript] = {}
+    for rec, an in pairs:
+        t: store.Transcript | None = None
+        if an is not None and an.transcript_id:
+            t = found.get(an.transcript_id)
+        if t is None:
+            t = by_sha.get(rec.sha256)
+        if t is not None and rec.id is not None:
+            out[rec.id] = t
+    return out
+
+
+# --- export ----------------------------------------------------------------
+
+CSV_COLUMNS = ("id", "started_at", "manager", "client", "duration_s", "status", "call_type",
+               "verdict", "auto_verdict", "reviewed", "reviewer", "review_note",
+               "stages_missing", "reason", "path")
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula.
+
+    Text starting with = + - @ (or tab / CR) gets a leading apostrophe, the
+    usual neutralisation for CSV injection; numbers are left alone.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def calls_csv(rows: Iterable[CallRow]) -> str:
+    """The call list as CSV text with a UTF-8 BOM, so Excel opens Cyrillic correctly."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for r in rows:
+        w.writerow([safe_cell(v) for v in (
+            r.id,
+            r.started_at.isoformat(sep=" ") if r.started_at else "",
+            r.manager or "",
+            r.client or "",
+            round(r.duration_s, 1) if r.duration_s is not None else "",
+            r.status,
+            r.call_type or "",
+            r.verdict or "",
+            r.auto_verdict or "",
+            "yes" if r.reviewed else "no",
+            r.reviewer or "",
+            r.review_note or "",
+            " ".join(r.stages_missing) if r.is_sales else "",
+            r.reason,
+            r.path,
+        )])
+    return "\ufeff" + buf.getvalue()

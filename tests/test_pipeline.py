@@ -67,13 +67,13 @@ def audited(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Audi
     return Audited(root, db, code, summary)
 
 
-def _copy(audited: Audited, dest: Path) -> Audited:
-    shutil.copytree(audited.root, dest / "recordings")
+def _copy_db(audited: Audited, dest: Path) -> Path:
+    """A copy of the audited database (the recordings stay where they are)."""
     for suffix in ("", "-wal", "-shm"):
         src = Path(str(audited.db) + suffix)
         if src.exists():
             shutil.copy(src, dest / f"audit.db{suffix}")
-    return Audited(dest / "recordings", dest / "audit.db", audited.exit_code, audited.summary)
+    return dest / "audit.db"
 
 
 def _rows(db: Path) -> tuple[list[store.Recording], list[store.Transcript], list[store.Analysis]]:
@@ -154,26 +154,28 @@ def test_mono_speakers_are_unknown(audited: Audited) -> None:
 def test_second_run_transcribes_nothing(
     audited: Audited, tmp_path: Path, model_cache: Path
 ) -> None:
-    copy = _copy(audited, tmp_path)
-    before = _rows(copy.db)
-    code, summary = run_audit(copy.root, copy.db, model_cache)
+    db = _copy_db(audited, tmp_path)
+    before = _rows(db)
+    code, summary = run_audit(audited.root, db, model_cache)
     assert code == 3
     assert summary["transcribed"] == 0
-    after = _rows(copy.db)
+    assert [i["status"] for i in summary["items"]].count("done") == len(MANIFEST["recordings"])
+    after = _rows(db)
     assert [len(x) for x in after] == [len(x) for x in before]  # no duplicate rows
 
 
 def test_same_audio_under_a_new_name_is_not_transcribed_again(
     audited: Audited, tmp_path: Path, model_cache: Path
 ) -> None:
-    copy = _copy(audited, tmp_path)
+    db = _copy_db(audited, tmp_path)
     first = MANIFEST["recordings"][0]["path"]
-    moved = copy.root / "Новый менеджер" / "2026-11-05_09-00-00_+79000000000.wav"
-    moved.parent.mkdir()
-    shutil.copy(copy.root / first, moved)
-    code, summary = run_audit(copy.root, copy.db, model_cache)
+    moved = tmp_path / "calls" / "Новый менеджер" / "2026-11-05_09-00-00_+79000000000.wav"
+    moved.parent.mkdir(parents=True)
+    shutil.copy(audited.root / first, moved)
+    code, summary = run_audit(tmp_path / "calls", db, model_cache)
+    assert code == 0
     assert summary["transcribed"] == 0
-    recs, transcripts, analyses = _rows(copy.db)
+    recs, transcripts, analyses = _rows(db)
     new = next(r for r in recs if r.path.endswith("+79000000000.wav"))
     assert new.status == "done" and new.manager == "Новый менеджер"
     assert len(transcripts) == len(MANIFEST["recordings"])

@@ -1,0 +1,304 @@
+"""The human side of the audit: read one call with its evidence, record a decision.
+
+Reviews are history: a new decision is a new row, never an update, and the
+latest one is the effective verdict everywhere (see auditor.calls). The
+automatic verdict at the time of the review is kept beside it, so a later
+``rescore`` can tell which human decisions the new rules disagree with.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from auditor import store
+from auditor.calls import CallRow, get_call, transcripts_for
+from auditor.errors import AuditorError, NotFoundError
+from auditor.records import CALL_TYPES, STAGES, VERDICTS, CallAnalysis, Evidence, Segment
+from auditor.records import Transcript as TranscriptDoc
+
+log = logging.getLogger(__name__)
+
+_YES = ("yes", "y", "true", "1", "да")
+_NO = ("no", "n", "false", "0", "нет")
+
+
+class InvalidReview(AuditorError):
+    """A review value (verdict, call type, stage) that the auditor does not know."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """One human decision on a call, as kept in the history."""
+
+    id: int
+    recording_id: int
+    created_at: datetime
+    reviewer: str
+    verdict: str
+    call_type: str | None
+    stages: dict[str, bool]
+    note: str
+    auto_verdict: str | None
+
+    @classmethod
+    def from_row(cls, rv: store.Review) -> ReviewEntry:
+        return cls(
+            id=rv.id or 0, recording_id=rv.recording_id, created_at=rv.created_at,
+            reviewer=rv.reviewer, verdict=rv.verdict, call_type=rv.call_type,
+            stages={k: bool(v) for k, v in json.loads(rv.stages_json or "{}").items()},
+            note=rv.note, auto_verdict=rv.auto_verdict,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "recording_id": self.recording_id,
+            "created_at": self.created_at.isoformat(), "reviewer": self.reviewer,
+            "verdict": self.verdict, "call_type": self.call_type, "stages": self.stages,
+            "note": self.note, "auto_verdict": self.auto_verdict,
+        }
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A piece of evidence placed in a segment: which stage, and where the quote sits.
+
+    ``start``/``end`` are character offsets in the segment text; both are -1
+    when the quote could not be located and the whole segment is the evidence.
+    """
+
+    label: str  # a stage name, or "call_type"
+    quote: str
+    cue: str
+    start: int = -1
+    end: int = -1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "quote": self.quote, "cue": self.cue,
+                "start": self.start, "end": self.end}
+
+
+@dataclass
+class SegmentView:
+    index: int
+    segment: Segment
+    marks: list[Mark] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, **self.segment.to_dict(),
+                "marks": [m.to_dict() for m in self.marks]}
+
+
+@dataclass
+class CallDetail:
+    """Everything ``show`` needs about one call."""
+
+    call: CallRow
+    analysis: CallAnalysis | None
+    transcript: TranscriptDoc | None
+    segments: list[SegmentView]
+    reviews: list[ReviewEntry]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call": self.call.to_dict(),
+            "analysis": self.analysis.to_dict() if self.analysis else None,
+            "reviews": [r.to_dict() for r in self.reviews],
+            "transcript": None if self.transcript is None else {
+                "language": self.transcript.language,
+                "model": self.transcript.model,
+                "segments": [v.to_dict() for v in self.segments],
+            },
+        }
+
+
+@dataclass
+class ReviewOutcome:
+    review: ReviewEntry
+    call: CallRow  # the call with its new effective verdict
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def review_history(engine: Engine, call_id: int) -> list[ReviewEntry]:
+    """Every review of a call, oldest first (the last one is effective)."""
+    with Session(engine) as s:
+        rows = s.exec(
+            select(store.Review).where(store.Review.recording_id == call_id)
+            .order_by(store.Review.created_at, store.Review.id)  # type: ignore[arg-type]
+        ).all()
+        return [ReviewEntry.from_row(r) for r in rows]
+
+
+def call_detail(engine: Engine, call_id: int) -> CallDetail:
+    """One call with its analysis, transcript (evidence placed) and review history."""
+    row = get_call(engine, call_id)
+    if row is None:
+        raise NotFoundError(f"no call with id {call_id}; list them with 'auditor calls'")
+    with Session(engine) as s:
+        rec = s.get(store.Recording, call_id)
+        an = s.exec(select(store.Analysis).where(store.Analysis.recording_id == call_id)).first()
+        analysis = an.details if an is not None else None
+        stored = transcripts_for(s, [(rec, an)]).get(call_id) if rec is not None else None
+        doc = stored.to_doc() if stored is not None else None
+    if doc is not None and row.duration_s is not None:
+        doc.duration_s = row.duration_s
+    segments = place_evidence(doc.segments if doc else [], analysis)
+    return CallDetail(call=row, analysis=analysis, transcript=doc, segments=segments,
+                      reviews=review_history(engine, call_id))
+
+
+def _norm(text: str) -> str:
+    return text.lower().replace("ё", "е")
+
+
+def _locate(quote: str, text: str) -> tuple[int, int]:
+    """Character span of quote in text, ignoring case, ё/е and runs of spaces."""
+    q = _norm(quote).strip().strip(".,!?…")
+    if not q:
+        return -1, -1
+    t = _norm(text)
+    i = t.find(q)
+    if i >= 0:
+        return i, i + len(q)
+    # ASR and evidence extraction may disagree on spacing and punctuation.
+    words = [re.escape(w) for w in re.findall(r"\w+", q)]
+    if not words:
+        return -1, -1
+    m = re.search(r"\W+".join(words), t)
+    return (m.start(), m.end()) if m else (-1, -1)
+
+
+def _evidence(analysis: CallAnalysis) -> list[tuple[str, Evidence]]:
+    out = [(stage, ev) for stage in STAGES if stage in analysis.stages
+           and analysis.stages[stage].found for ev in analysis.stages[stage].evidence]
+    out += [("call_type", ev) for ev in analysis.call_type_evidence]
+    return out
+
+
+def place_evidence(segments: list[Segment], analysis: CallAnalysis | None) -> list[SegmentView]:
+    """Attach each piece of evidence to the segment it was quoted from.
+
+    A quote goes to the segments that overlap its time span and contain it;
+    failing that, to the segment that overlaps it most (marked as a whole).
+    """
+    views = [SegmentView(i, seg) for i, seg in enumerate(segments)]
+    if analysis is None or not segments:
+        return views
+    eps = 0.05
+    for label, ev in _evidence(analysis):
+        overlapping = [v for v in views
+                       if v.segment.start <= ev.end + eps and ev.start <= v.segment.end + eps]
+        candidates = overlapping or views
+        placed = False
+        for v in candidates:
+            start, end = _locate(ev.quote, v.segment.text)
+            if start >= 0:
+                v.marks.append(Mark(label, ev.quote, ev.cue, start, end))
+                placed = True
+                break
+        if not placed and overlapping:
+            best = max(overlapping, key=lambda v: min(v.segment.end, ev.end)
+                       - max(v.segment.start, ev.start))
+            best.marks.append(Mark(label, ev.quote, ev.cue))
+    return views
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def parse_stage_flags(values: list[str] | None) -> dict[str, bool]:
+    """'needs=yes', 'next_step=no' -> {'needs': True, 'next_step': False}."""
+    stages: dict[str, bool] = {}
+    for raw in values or []:
+        name, sep, answer = raw.partition("=")
+        name, answer = name.strip(), answer.strip().lower()
+        if not sep or name not in STAGES:
+            raise InvalidReview(f"--stage must be STAGE=yes|no with STAGE one of "
+                                f"{', '.join(STAGES)}; got {raw!r}")
+        if answer in _YES:
+            stages[name] = True
+        elif answer in _NO:
+            stages[name] = False
+        else:
+            raise InvalidReview(f"--stage {name}= must be yes or no; got {answer!r}")
+    return stages
+
+
+def _consistency(verdict: str, call_type: str | None, stages: dict[str, bool],
+                 auto_type: str | None, auto_found: list[str]) -> list[str]:
+    """Ways a decision contradicts the labelling rules; told, never refused."""
+    warnings = []
+    ctype = call_type or auto_type
+    expected = {"post_sale": "exempt", "no_contact": "no_contact"}.get(ctype or "")
+    if expected and verdict != expected:
+        warnings.append(f"a {ctype} call is normally '{expected}', not '{verdict}'")
+    if ctype in ("new_client", "existing_client") and verdict in ("exempt", "no_contact"):
+        hint = "post_sale" if verdict == "exempt" else "no_contact"
+        warnings.append(f"verdict '{verdict}' with call type '{ctype}': consider --type {hint}")
+    found = (set(auto_found) | {s for s, v in stages.items() if v}) - {
+        s for s, v in stages.items() if not v}
+    if verdict == "ok" and ctype in ("new_client", "existing_client") and set(STAGES) - found:
+        missing = ", ".join(s for s in STAGES if s not in found)
+        warnings.append(f"verdict 'ok' while stages are missing: {missing} "
+                        f"(mark them with --stage STAGE=yes if they were there)")
+    return warnings
+
+
+def add_review(
+    engine: Engine,
+    call_id: int,
+    verdict: str,
+    note: str,
+    reviewer: str,
+    call_type: str | None = None,
+    stages: dict[str, bool] | None = None,
+) -> ReviewOutcome:
+    """Record a human decision on a call; earlier decisions stay in the history."""
+    if verdict not in VERDICTS:
+        raise InvalidReview(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
+    if call_type is not None and call_type not in CALL_TYPES:
+        raise InvalidReview(f"call type must be one of {', '.join(CALL_TYPES)}; got {call_type!r}")
+    stages = dict(stages or {})
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise InvalidReview(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")
+    if not note.strip():
+        raise InvalidReview("a review needs a note: say why, for whoever reads it next")
+    if not reviewer.strip():
+        raise InvalidReview("a review needs a reviewer name (--reviewer)")
+    before = get_call(engine, call_id)
+    if before is None:
+        raise NotFoundError(f"no call with id {call_id}; list them with 'auditor calls'")
+    warnings = _consistency(verdict, call_type, stages, before.auto_call_type,
+                            _auto_stages(engine, call_id))
+    with store.session(engine) as s:
+        rv = store.Review(
+            recording_id=call_id, verdict=verdict, call_type=call_type,
+            stages_json=json.dumps(stages, ensure_ascii=False), note=note.strip(),
+            reviewer=reviewer.strip(), auto_verdict=before.auto_verdict,
+        )
+        s.add(rv)
+        s.commit()
+        entry = ReviewEntry.from_row(rv)
+    log.info("call %s reviewed by %s: %s", call_id, entry.reviewer, verdict)
+    after = get_call(engine, call_id)
+    assert after is not None
+    return ReviewOutcome(review=entry, call=after, warnings=warnings)
+
+
+def _auto_stages(engine: Engine, call_id: int) -> list[str]:
+    with Session(engine) as s:
+        an = s.exec(select(store.Analysis).where(store.Analysis.recording_id == call_id)).first()
+        return [x for x in (an.stages_found if an else "").split(",") if x]
