@@ -7,11 +7,9 @@ the automatic verdict.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -22,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from auditor import store
 from auditor.records import STAGES
+from auditor.redact import mask_phone, redact_path, redact_text
 
 # Worst first: what a head of sales should listen to before anything else.
 VERDICT_RANK = {"missed_opportunity": 0, "incomplete": 1, "failed": 2, "ok": 3,
@@ -78,6 +77,20 @@ class CallRow:
     def overridden(self) -> bool:
         """A human review set a verdict other than the automatic one."""
         return self.reviewed and self.verdict != self.auto_verdict
+
+    def redacted(self) -> CallRow:
+        """A copy fit to show to someone who must not see clients' contacts.
+
+        The client number is masked, phone numbers in the file path and the
+        error (which quotes paths), and phone numbers, card numbers and e-mails
+        in the reason and the review note.
+        """
+        return replace(
+            self, client=mask_phone(self.client), path=redact_path(self.path, self.client),
+            reason=redact_text(self.reason),
+            review_note=None if self.review_note is None else redact_text(self.review_note),
+            error=None if self.error is None else redact_path(self.error, self.client),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -161,9 +174,13 @@ def sort_key(row: CallRow) -> tuple[Any, ...]:
     )
 
 
-def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool = True
-                ) -> list[CallRow]:
-    """Calls matching the filter, with effective (reviewed) verdicts."""
+def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool = True,
+                redact: bool = False) -> list[CallRow]:
+    """Calls matching the filter, with effective (reviewed) verdicts.
+
+    With ``redact`` the rows are :meth:`CallRow.redacted` (filters still apply
+    to the stored values).
+    """
     f = f or CallFilter()
     R, A, T = store.Recording, store.Analysis, store.Transcript
     Rv = store.Review
@@ -220,11 +237,11 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
     if f.unreviewed:
         rows = [r for r in rows if not r.reviewed]
     rows.sort(key=sort_key if worst_first else (lambda r: (r.started_at or datetime.min, r.id)))
-    return rows
+    return [r.redacted() for r in rows] if redact else rows
 
 
-def get_call(engine: Engine, call_id: int) -> CallRow | None:
-    rows = query_calls(engine, CallFilter(ids=[call_id]))
+def get_call(engine: Engine, call_id: int, redact: bool = False) -> CallRow | None:
+    rows = query_calls(engine, CallFilter(ids=[call_id]), redact=redact)
     return rows[0] if rows else None
 
 
@@ -261,49 +278,3 @@ def transcripts_for(s: Session, pairs: Iterable[tuple[store.Recording, store.Ana
         if t is not None and rec.id is not None:
             out[rec.id] = t
     return out
-
-
-# --- export ----------------------------------------------------------------
-
-CSV_COLUMNS = ("id", "started_at", "manager", "client", "duration_s", "status", "call_type",
-               "verdict", "auto_verdict", "reviewed", "reviewer", "review_note",
-               "stages_missing", "reason", "path")
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run as a formula.
-
-    Text starting with = + - @ (or tab / CR) gets a leading apostrophe, the
-    usual neutralisation for CSV injection; numbers are left alone.
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def calls_csv(rows: Iterable[CallRow]) -> str:
-    """The call list as CSV text with a UTF-8 BOM, so Excel opens Cyrillic correctly."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
-    for r in rows:
-        w.writerow([safe_cell(v) for v in (
-            r.id,
-            r.started_at.isoformat(sep=" ") if r.started_at else "",
-            r.manager or "",
-            r.client or "",
-            round(r.duration_s, 1) if r.duration_s is not None else "",
-            r.status,
-            r.call_type or "",
-            r.verdict or "",
-            r.auto_verdict or "",
-            "yes" if r.reviewed else "no",
-            r.reviewer or "",
-            r.review_note or "",
-            " ".join(r.stages_missing) if r.is_sales else "",
-            r.reason,
-            r.path,
-        )])
-    return "\ufeff" + buf.getvalue()

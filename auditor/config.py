@@ -7,11 +7,10 @@ flags) and passed down; core modules never read the environment themselves.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from auditor.errors import ConfigError
 

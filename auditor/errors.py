@@ -41,3 +41,15 @@ class NotFoundError(AuditorError):
     """A call id or other referenced object does not exist."""
 
     exit_code = 2
+
+
+class InvalidReview(AuditorError):
+    """A review value (verdict, call type, stage) that the auditor does not know."""
+
+    exit_code = 2
+
+
+class SearchError(AuditorError):
+    """A query that cannot be searched (no words in it)."""
+
+    exit_code = 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,20 +20,15 @@ from sqlmodel import Session, select
 
 from auditor import store
 from auditor.calls import CallRow, get_call, transcripts_for
-from auditor.errors import AuditorError, NotFoundError
+from auditor.errors import InvalidReview, NotFoundError
 from auditor.records import CALL_TYPES, STAGES, VERDICTS, CallAnalysis, Evidence, Segment
 from auditor.records import Transcript as TranscriptDoc
+from auditor.redact import redact_analysis, redact_segments, redact_text
 
 log = logging.getLogger(__name__)
 
 _YES = ("yes", "y", "true", "1", "да")
 _NO = ("no", "n", "false", "0", "нет")
-
-
-class InvalidReview(AuditorError):
-    """A review value (verdict, call type, stage) that the auditor does not know."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -58,6 +53,10 @@ class ReviewEntry:
             stages={k: bool(v) for k, v in json.loads(rv.stages_json or "{}").items()},
             note=rv.note, auto_verdict=rv.auto_verdict,
         )
+
+    def redacted(self) -> ReviewEntry:
+        """The entry with personal data in the note masked."""
+        return replace(self, note=redact_text(self.note))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +126,9 @@ class ReviewOutcome:
     call: CallRow  # the call with its new effective verdict
     warnings: list[str] = field(default_factory=list)
 
+    def redacted(self) -> ReviewOutcome:
+        return replace(self, review=self.review.redacted(), call=self.call.redacted())
+
 
 # --- reading ---------------------------------------------------------------
 
@@ -141,9 +143,13 @@ def review_history(engine: Engine, call_id: int) -> list[ReviewEntry]:
         return [ReviewEntry.from_row(r) for r in rows]
 
 
-def call_detail(engine: Engine, call_id: int) -> CallDetail:
-    """One call with its analysis, transcript (evidence placed) and review history."""
-    row = get_call(engine, call_id)
+def call_detail(engine: Engine, call_id: int, redact: bool = False) -> CallDetail:
+    """One call with its analysis, transcript (evidence placed) and review history.
+
+    With ``redact``, personal data is masked in everything the detail holds;
+    the evidence is placed in the redacted transcript.
+    """
+    row = get_call(engine, call_id, redact=redact)
     if row is None:
         raise NotFoundError(f"no call with id {call_id}; list them with 'auditor calls'")
     with Session(engine) as s:
@@ -154,9 +160,15 @@ def call_detail(engine: Engine, call_id: int) -> CallDetail:
         doc = stored.to_doc() if stored is not None else None
     if doc is not None and row.duration_s is not None:
         doc.duration_s = row.duration_s
+    reviews = review_history(engine, call_id)
+    if redact:
+        analysis = redact_analysis(analysis) if analysis is not None else None
+        if doc is not None:
+            doc.segments = redact_segments(doc.segments)
+        reviews = [r.redacted() for r in reviews]
     segments = place_evidence(doc.segments if doc else [], analysis)
     return CallDetail(call=row, analysis=analysis, transcript=doc, segments=segments,
-                      reviews=review_history(engine, call_id))
+                      reviews=reviews)
 
 
 def _norm(text: str) -> str:

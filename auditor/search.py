@@ -34,7 +34,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from auditor.calls import CallFilter, CallRow, query_calls
-from auditor.errors import AuditorError
+from auditor.errors import SearchError
+from auditor.redact import redact_spans
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,6 @@ _WORD = re.compile(r"\w+")
 # Brackets and slashes glued to words ("[шум]отгрузки", "a/b") defeat the tokenizer's
 # affix rules; a space of the same length keeps every character offset in place.
 _SEPARATORS = str.maketrans({c: " " for c in "[]{}()<>|/\\*=+#~^\"_"})
-
-
-class SearchError(AuditorError):
-    """A query that cannot be searched (no words in it)."""
-
-    exit_code = 2
 
 
 # --- lemmatization -------------------------------------------------------------
@@ -461,10 +456,13 @@ def search(
     lemmatizer: Lemmatizer | None = None,
     backend: str | None = None,
     any_word: bool = False,
+    redact: bool = False,
 ) -> SearchResult:
     """Segments whose words match every word of the query (in any form), newest calls first.
 
-    With ``any_word`` a segment needs only one of the words.
+    With ``any_word`` a segment needs only one of the words. With ``redact``
+    the calls and the segment texts have personal data masked (the matches
+    are moved to the masked text).
     """
     t0 = time.perf_counter()
     f = f or CallFilter()
@@ -488,13 +486,14 @@ def search(
         if f.ids is not None:
             matched &= set(f.ids)
         ids = sorted(matched) if len(matched) <= _MAX_IDS or f.ids is not None else None
-        calls = {r.id: r for r in query_calls(engine, replace(f, ids=ids))}
+        calls = {r.id: r for r in query_calls(engine, replace(f, ids=ids), redact=redact)}
         matches = [m for m in matches if m[0] in calls]
     # newest call first, then the order of the conversation
     matches.sort(key=lambda m: (_ts(started.get(m[0])), -m[0], m[1]))
     shown = matches[:max(limit, 0)]
     if shown and not calls:
-        calls = {r.id: r for r in query_calls(engine, CallFilter(ids=sorted({m[0] for m in shown})))}
+        calls = {r.id: r for r in query_calls(
+            engine, CallFilter(ids=sorted({m[0] for m in shown})), redact=redact)}
     details = _segments(engine, seg_table, key, [k for _, k in shown])
     wanted = {t for g in groups for t in g}
     hits = []
@@ -506,6 +505,8 @@ def search(
         seg_text, seg_speaker, seg_start, language = row
         spans = [(t.start, t.end) for t in next(lem.tokens([seg_text], language))
                  if wanted.intersection(t.terms)]
+        if redact:
+            seg_text, spans = redact_spans(seg_text, spans)
         hits.append(SearchHit(call=call, transcript_id=k >> ROWID_SHIFT,
                               seg_index=k & ((1 << ROWID_SHIFT) - 1), speaker=seg_speaker,
                               start=float(seg_start), text=seg_text, spans=spans))

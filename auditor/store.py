@@ -19,7 +19,7 @@ from pydantic import NaiveDatetime
 from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from auditor.errors import StoreError
 from auditor.records import CallAnalysis, Segment
@@ -269,5 +269,5 @@ def latest_review(s: Session, recording_id: int) -> Review | None:
     return s.exec(
         select(Review)
         .where(Review.recording_id == recording_id)
-        .order_by(Review.created_at.desc(), Review.id.desc())  # type: ignore[attr-defined]
+        .order_by(col(Review.created_at).desc(), col(Review.id).desc())
     ).first()

@@ -78,6 +78,13 @@ LogColumnsOpt = Annotated[
                  "'file=Файл записи,manager=Менеджер,client=Номер клиента,"
                  "started_at=Дата и время'."),
 ]
+# On every command that shows calls; `redact = true` in auditor.toml (or
+# AUDITOR_REDACT=1) turns it on for all of them.
+RedactOpt = Annotated[
+    bool,
+    typer.Option("--redact", help="Mask phone numbers, card numbers and e-mail addresses in "
+                 "what is shown (client numbers, file names, transcripts, quotes, notes)."),
+]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output format.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables; for scripts.")]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from auditor.cli.common import (
     LayoutOpt,
     LogColumnsOpt,
     QuietOpt,
+    RedactOpt,
     app,
     build_settings,
     check_choice,
@@ -67,9 +69,15 @@ def _emit(text: str, output: Path | None, quiet: bool = False) -> None:
         typer.echo(f"wrote {output}", err=True)
 
 
-def print_discovery_notes(found: Any, console: Any, limit: int = 20) -> None:
-    """Warn about files the layout could not read and call-log rows/recordings left unjoined."""
+def print_discovery_notes(found: Any, console: Any, limit: int = 20, redact: bool = False
+                          ) -> None:
+    """Warn about files the layout could not read and call-log rows/recordings left unjoined.
+
+    With ``redact`` phone numbers in file names and call-log rows are masked.
+    """
     from rich.markup import escape
+
+    shown = _shown(redact)
 
     def listing(title: str, items: list[str]) -> None:
         if not items:
@@ -81,17 +89,28 @@ def print_discovery_notes(found: Any, console: Any, limit: int = 20) -> None:
             console.print(f"  ... and {len(items) - limit} more")
 
     listing("recordings not matching the layout (manager/client/time left empty)",
-            [str(p) for p in found.unmatched])
+            [shown(p) for p in found.unmatched])
     if found.call_log is not None:
         lg = found.call_log
         console.print(f"call log {escape(str(lg.path))}: {len(lg.rows)} rows ({lg.encoding}, "
                       f"delimiter {lg.delimiter!r}; columns: "
                       f"{escape(', '.join(f'{k}={v}' for k, v in lg.columns.items()))})")
         listing("call-log rows with no recording",
-                [f"line {r.line}: {r.file or ''} {r.manager or ''} {r.client or ''} "
-                 f"{r.started_at or ''}".strip() for r in found.rows_without_recording])
-        listing("recordings with no call-log row", [str(p) for p in found.recordings_without_row])
-        listing("call-log lines not understood", [f"line {n}: {why}" for n, why in lg.problems])
+                [shown(f"line {r.line}: {r.file or ''} {r.manager or ''} {r.client or ''} "
+                       f"{r.started_at or ''}".strip()) for r in found.rows_without_recording])
+        listing("recordings with no call-log row",
+                [shown(p) for p in found.recordings_without_row])
+        listing("call-log lines not understood",
+                [shown(f"line {n}: {why}") for n, why in lg.problems])
+
+
+def _shown(redact: bool) -> Callable[[Any], str]:
+    """How a path or a message quoting one is shown: as is, or with phone numbers masked."""
+    if not redact:
+        return str
+    from auditor.redact import redact_path
+
+    return lambda v: redact_path(str(v))
 
 
 def discover_for_cli(recordings: Path, layout: str | None, call_log: Path | None,
@@ -119,6 +138,7 @@ def stats(
     short_call_s: ShortOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
+    redact: RedactOpt = False,
 ) -> None:
     """Talk-time KPIs per manager and day from recording lengths alone.
 
@@ -140,7 +160,7 @@ def stats(
         from auditor.stats import scan_durations
 
         settings = build_settings(config, daily_target_min=daily_target_min,
-                                  short_call_s=short_call_s)
+                                  short_call_s=short_call_s, redact=redact or None)
         targets = Targets.from_settings(settings)
         found = discover_for_cli(recordings, layout, call_log, call_log_columns)
         scan = scan_durations(found, threads=threads)
@@ -150,6 +170,7 @@ def stats(
              and (d0 is None or (c.started_at is not None and c.started_at.date() >= d0))
              and (d1 is None or (c.started_at is not None and c.started_at.date() <= d1))]
     summary = talk_time(calls, targets)
+    shown = _shown(settings.redact)
     if output_format == "json":
         from auditor.reports.json_out import to_json
 
@@ -159,7 +180,7 @@ def stats(
             "days": [r.to_dict() for r in summary.days],
             "total": summary.total.to_dict(),
             "files": len(scan.calls) + len(scan.problems),
-            "unreadable": [{"path": str(p), "reason": why} for p, why in scan.problems],
+            "unreadable": [{"path": shown(p), "reason": shown(why)} for p, why in scan.problems],
             "seconds": round(scan.seconds, 3),
         }), output, quiet)
     elif output_format == "csv":
@@ -176,10 +197,12 @@ def stats(
         for renderable in stats_tables(summary, targets, by):
             console.print(renderable)
     if not quiet:
-        print_discovery_notes(found, err)
+        from rich.markup import escape
+
+        print_discovery_notes(found, err, redact=settings.redact)
         for path, why in scan.problems[:20]:
-            err.print(f"[yellow]unreadable: {path}: {why}[/yellow]", markup=True,
-                      highlight=False)
+            err.print(f"[yellow]unreadable: {escape(shown(path))}: {escape(shown(why))}[/yellow]",
+                      markup=True, highlight=False)
         if len(scan.problems) > 20:
             err.print(f"... and {len(scan.problems) - 20} more unreadable files")
         err.print(f"{len(scan.calls) + len(scan.problems)} files in {scan.seconds:.2f} s "
@@ -215,6 +238,7 @@ def report(
     short_call_s: ShortOpt = None,
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
+    redact: RedactOpt = False,
 ) -> None:
     """Per-manager KPIs, stage coverage, problem calls and reviewer agreement.
 
@@ -240,10 +264,11 @@ def report(
         from auditor.reports import load_report
 
         settings = build_settings(config, db=db, daily_target_min=daily_target_min,
-                                  short_call_s=short_call_s)
+                                  short_call_s=short_call_s, redact=redact or None)
         engine = store.make_engine(settings.db)
         rep = load_report(engine, Targets.from_settings(settings), by=by,
-                          date_from=_day(date_from), date_to=_day(date_to), manager=manager)
+                          date_from=_day(date_from), date_to=_day(date_to), manager=manager,
+                          redact=settings.redact)
         if output_format == "html":
             from auditor.kpi import PROBLEM_VERDICTS
             from auditor.reports.details import load_details
@@ -251,8 +276,8 @@ def report(
 
             chosen = {"all": rep.calls, "none": [],
                       "problems": [c for c in rep.calls if c.verdict in PROBLEM_VERDICTS]}[calls]
-            path = write_html(rep, load_details(engine, chosen), output or Path("report.html"),
-                              with_audio=with_audio)
+            path = write_html(rep, load_details(engine, chosen, redact=settings.redact),
+                              output or Path("report.html"), with_audio=with_audio)
             if not quiet:
                 typer.echo(f"wrote {path} ({len(rep.calls)} calls, {len(chosen)} with "
                            f"transcripts)", err=True)

@@ -20,6 +20,7 @@ from auditor.cli.common import (
     ConfigOpt,
     DbOpt,
     FormatOpt,
+    RedactOpt,
     app,
     build_settings,
     check_choice,
@@ -132,6 +133,7 @@ def calls(
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N calls.")
                      ] = None,
     output: FormatOpt = "table",
+    redact: RedactOpt = False,
 ) -> None:
     """List calls, worst first, with their effective verdict (a review wins).
 
@@ -146,13 +148,14 @@ def calls(
     if status is not None:
         check_choice(status, _STATUSES, "--status")
     with guarded():
-        from auditor.calls import calls_csv, query_calls
+        from auditor.calls import query_calls
+        from auditor.reports.csv_out import calls_csv
 
-        settings, engine = _engine(config, db)
+        settings, engine = _engine(config, db, redact=redact or None)
         f = _call_filter(manager, date_from, date_to, verdict, call_type, missing=missing,
                          unreviewed=unreviewed, status=status,
                          short_below_s=settings.short_call_s if short else None)
-        rows = query_calls(engine, f)
+        rows = query_calls(engine, f, redact=settings.redact)
     total = len(rows)
     if limit is not None:
         rows = rows[:limit]
@@ -205,6 +208,7 @@ def show(
     db: DbOpt = None,
     config: ConfigOpt = None,
     output: FormatOpt = "text",
+    redact: RedactOpt = False,
 ) -> None:
     """Show one call: verdict and why, review history, and the transcript with the evidence marked.
 
@@ -214,8 +218,8 @@ def show(
     with guarded():
         from auditor.review import call_detail
 
-        settings, engine = _engine(config, db)
-        detail = call_detail(engine, call_id)
+        settings, engine = _engine(config, db, redact=redact or None)
+        detail = call_detail(engine, call_id, redact=settings.redact)
     if output == "json":
         typer.echo(json.dumps(detail.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -330,6 +334,7 @@ def review(
     db: DbOpt = None,
     config: ConfigOpt = None,
     output: FormatOpt = "text",
+    redact: RedactOpt = False,
 ) -> None:
     """Record a human decision on a call; it becomes the effective verdict.
 
@@ -347,9 +352,11 @@ def review(
         from auditor.review import add_review, parse_stage_flags
 
         stages = parse_stage_flags(stage)
-        _settings, engine = _engine(config, db)
+        settings, engine = _engine(config, db, redact=redact or None)
         outcome = add_review(engine, call_id, verdict=verdict, note=note, reviewer=who,
                              call_type=call_type, stages=stages)
+        if settings.redact:
+            outcome = outcome.redacted()
     for w in outcome.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     if output == "json":
@@ -388,6 +395,7 @@ def search(
     any_word: Annotated[bool, typer.Option(
         "--any", help="Match segments with any of the words, not all of them.")] = False,
     output: FormatOpt = "text",
+    redact: RedactOpt = False,
 ) -> None:
     """Search every transcript; word forms are folded ("отгрузка" finds "отгрузку").
 
@@ -402,9 +410,10 @@ def search(
     with guarded():
         from auditor.search import search as run_search
 
-        _settings, engine = _engine(config, db)
+        settings, engine = _engine(config, db, redact=redact or None)
         f = _call_filter(manager, date_from, date_to, verdict, call_type)
-        result = run_search(engine, query, f, limit=limit, speaker=speaker, any_word=any_word)
+        result = run_search(engine, query, f, limit=limit, speaker=speaker, any_word=any_word,
+                            redact=settings.redact)
     if output == "json":
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return

@@ -20,9 +20,14 @@ BY = ("manager", "day")
 
 def load_report(engine: Engine, targets: Targets, by: str = "manager",
                 date_from: date | None = None, date_to: date | None = None,
-                manager: str | None = None) -> Report:
-    """The report for the calls in the period (and of one manager, if given)."""
+                manager: str | None = None, redact: bool = False) -> Report:
+    """The report for the calls in the period (and of one manager, if given).
+
+    With ``redact`` every call is :meth:`auditor.calls.CallRow.redacted`, so
+    no format shows a client's number, and the problem list built from the
+    calls shows none either.
+    """
     calls = query_calls(engine, CallFilter(manager=manager, date_from=date_from,
-                                           date_to=date_to))
+                                           date_to=date_to), redact=redact)
     return build_report(calls, targets, by=by, date_from=date_from, date_to=date_to,
                         manager=manager)

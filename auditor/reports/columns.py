@@ -111,6 +111,30 @@ def problem_columns() -> list[Column]:
     ]
 
 
+def call_list_columns() -> list[Column]:
+    """The call list export (``auditor calls --format csv``): raw keys as headers."""
+    return [
+        Column("id", "id", lambda r: r.id, "int"),
+        Column("started_at", "started_at",
+               lambda r: r.started_at.isoformat(sep=" ") if r.started_at else None, "datetime"),
+        Column("manager", "manager", lambda r: r.manager),
+        Column("client", "client", lambda r: r.client),
+        Column("duration_s", "duration_s",
+               lambda r: round(r.duration_s, 1) if r.duration_s is not None else None, "sec"),
+        Column("status", "status", lambda r: r.status),
+        Column("call_type", "call_type", lambda r: r.call_type),
+        Column("verdict", "verdict", lambda r: r.verdict),
+        Column("auto_verdict", "auto_verdict", lambda r: r.auto_verdict),
+        Column("reviewed", "reviewed", lambda r: "yes" if r.reviewed else "no"),
+        Column("reviewer", "reviewer", lambda r: r.reviewer),
+        Column("review_note", "review_note", lambda r: r.review_note),
+        Column("stages_missing", "stages_missing",
+               lambda r: " ".join(r.stages_missing) if r.is_sales else None, "list"),
+        Column("reason", "reason", lambda r: r.reason),
+        Column("path", "path", lambda r: r.path),
+    ]
+
+
 def agreement_columns() -> list[Column]:
     return [
         Column("auto_verdict", "Automatic verdict", lambda a: a.auto_verdict),

@@ -14,14 +14,14 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.reports.columns import Column, tabulate
+from auditor.reports.columns import Column, call_list_columns, tabulate
 
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> Any:
-    """A cell value safe to open in a spreadsheet."""
+    """A cell value safe to open in a spreadsheet; whole floats are written as integers."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     if isinstance(value, float) and value.is_integer():
@@ -38,3 +38,8 @@ def to_csv(columns: Sequence[Column], rows: Sequence[Any], delimiter: str = ",",
     for values in tabulate(columns, rows):
         w.writerow(["" if v is None else neutralise(v) for v in values])
     return (BOM if bom else "") + buf.getvalue()
+
+
+def calls_csv(rows: Sequence[Any]) -> str:
+    """The call list (:class:`auditor.calls.CallRow`) as CSV with a BOM: a review queue."""
+    return to_csv(call_list_columns(), rows)

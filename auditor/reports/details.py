@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from auditor import store
 from auditor.calls import CallRow
 from auditor.records import CallAnalysis, Segment
+from auditor.redact import redact_analysis, redact_segments
 
 _CHUNK = 500  # SQLite allows a limited number of bound parameters
 
@@ -20,15 +21,23 @@ class CallDetail:
     row: CallRow
     segments: list[Segment] = field(default_factory=list)
     analysis: CallAnalysis | None = None
+    # The recording on disk, for the audio player: row.path may be redacted for display.
+    audio_path: str | None = None
 
 
-def load_details(engine: Engine, calls: Sequence[CallRow]) -> list[CallDetail]:
-    """Transcript segments and the stored analysis for each call, in the given order."""
+def load_details(engine: Engine, calls: Sequence[CallRow], redact: bool = False
+                 ) -> list[CallDetail]:
+    """Transcript segments and the stored analysis for each call, in the given order.
+
+    With ``redact`` the segments and the analysis (evidence quotes, reasons)
+    have personal data masked; pass rows that are redacted too.
+    """
     ids = [c.id for c in calls]
     analyses: dict[int, store.Analysis] = {}
     transcripts: dict[int, store.Transcript] = {}
     by_sha: dict[str, store.Transcript] = {}
     shas: dict[int, str] = {}
+    paths: dict[int, str] = {}
     with Session(engine) as s:
         for i in range(0, len(ids), _CHUNK):
             part = ids[i:i + _CHUNK]
@@ -38,6 +47,7 @@ def load_details(engine: Engine, calls: Sequence[CallRow]) -> list[CallDetail]:
             for rec in s.exec(select(store.Recording).where(
                     store.Recording.id.in_(part))):  # type: ignore[union-attr]
                 shas[rec.id or 0] = rec.sha256
+                paths[rec.id or 0] = rec.path
         t_ids = [a.transcript_id for a in analyses.values() if a.transcript_id is not None]
         for i in range(0, len(t_ids), _CHUNK):
             for tr in s.exec(select(store.Transcript).where(
@@ -57,13 +67,15 @@ def load_details(engine: Engine, calls: Sequence[CallRow]) -> list[CallDetail]:
             doc = transcripts.get(found_an.transcript_id)
         if doc is None:
             doc = by_sha.get(shas.get(c.id, ""))
-        detail = CallDetail(row=c)
+        detail = CallDetail(row=c, audio_path=paths.get(c.id))
         if doc is not None:
-            detail.segments = doc.segments
+            detail.segments = redact_segments(doc.segments) if redact else doc.segments
         if found_an is not None:
             try:
                 detail.analysis = found_an.details
             except (ValueError, KeyError, TypeError):
                 detail.analysis = None
+        if redact and detail.analysis is not None:
+            detail.analysis = redact_analysis(detail.analysis)
         out.append(detail)
     return out

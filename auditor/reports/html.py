@@ -183,15 +183,21 @@ def _url(rel: str) -> str:
     return quote(rel.replace(os.sep, "/"), safe="/")
 
 
-def audio_source(path: str, out_dir: Path, copy_dir: Path | None, call_id: int
-                 ) -> tuple[str | None, str | None]:
-    """The <audio> src for a recording, relative to the report; copies it if asked."""
+def audio_source(path: str, out_dir: Path, copy_dir: Path | None, call_id: int,
+                 shown: str | None = None) -> tuple[str | None, str | None]:
+    """The <audio> src for a recording, relative to the report; copies it if asked.
+
+    ``shown`` is the path as the report shows it (redacted, maybe): it names
+    the copy and the note, so neither gives away what redaction hid. The src
+    of an uncopied recording is its real relative path, or it would not play.
+    """
     src = Path(path)
+    shown = shown or path
     if not src.is_file():
-        return None, f"recording not found: {path}"
+        return None, f"recording not found: {shown}"
     if copy_dir is not None:
         copy_dir.mkdir(parents=True, exist_ok=True)
-        dest = copy_dir / f"{call_id}_{src.name}"
+        dest = copy_dir / f"{call_id}_{Path(shown).name.replace('*', 'x')}"
         st = src.stat()
         if not (dest.exists() and dest.stat().st_size == st.st_size):
             shutil.copy2(src, dest)
@@ -236,7 +242,8 @@ def render_html(report: Report, details: Sequence[CallDetail], output: Path,
     copy_dir = out_dir / f"{output.stem}_audio" if with_audio else None
     calls = []
     for d in details:
-        src, note = audio_source(d.row.path, out_dir, copy_dir, d.row.id)
+        src, note = audio_source(d.audio_path or d.row.path, out_dir, copy_dir, d.row.id,
+                                 shown=d.row.path)
         calls.append(call_view(d, src, note))
     t = report.targets
     verdicts = used_verdicts([*report.managers, report.total])
