@@ -22,7 +22,7 @@ from typing import Protocol
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from auditor import store
 from auditor.audio import file_sha256, probe
@@ -34,11 +34,10 @@ from auditor.records import (
     AudioInfo,
     CallAnalysis,
     RecordingInfo,
-    Segment,
     StageResult,
     Transcript,
 )
-from auditor.redact import mask_phone, redact_text
+from auditor.redact import mask_phone, redact_segments
 
 log = logging.getLogger(__name__)
 
@@ -339,14 +338,14 @@ class Auditor:
         dead = row.claimed_by if _owner_is_dead(row.claimed_by) else self.owner
         result = s.execute(
             update(R)
-            .where(R.id == row.id)  # type: ignore[arg-type]
+            .where(col(R.id) == row.id)
             .where(
                 or_(
-                    R.status != "running",  # type: ignore[arg-type]
-                    R.claimed_by.is_(None),  # type: ignore[union-attr]
-                    R.claimed_by == self.owner,  # type: ignore[arg-type]
-                    R.claimed_by == dead,  # type: ignore[arg-type]
-                    R.claimed_at < now - STALE_CLAIM,  # type: ignore[operator]
+                    col(R.status) != "running",
+                    col(R.claimed_by).is_(None),
+                    col(R.claimed_by) == self.owner,
+                    col(R.claimed_by) == dead,
+                    col(R.claimed_at) < now - STALE_CLAIM,
                 )
             )
             .values(status="running", claimed_by=self.owner, claimed_at=now)
@@ -424,7 +423,7 @@ def _stored_path(path: Path) -> str:
 
 
 def redact_transcript(doc: Transcript) -> Transcript:
-    doc.segments = [Segment(s.speaker, s.start, s.end, redact_text(s.text)) for s in doc.segments]
+    doc.segments = redact_segments(doc.segments)
     return doc
 
 

@@ -102,8 +102,11 @@ class _Progress:
         self.progress.stop()
 
 
-def _summary_table(summary: Any, root: Path, console: Any) -> None:
+def _summary_table(summary: Any, root: Path, console: Any, redact: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
+
+    from auditor.redact import redact_path
 
     table = Table(title="Audit", show_lines=False)
     for col in ("file", "manager", "duration", "call type", "verdict", "missing stages"):
@@ -115,15 +118,18 @@ def _summary_table(summary: Any, root: Path, console: Any) -> None:
             name = str(item.path.relative_to(root))
         except ValueError:
             name = str(item.path)
+        if redact:
+            name = redact_path(name)
         verdict = item.verdict if item.status == "done" else item.status
         color = colors.get(verdict or "", "white")
         table.add_row(
-            name,
-            item.manager or "-",
+            escape(name),
+            escape(item.manager or "-"),
             _fmt_dur(item.duration_s),
             item.call_type or "-",
             f"[{color}]{verdict}[/{color}]",
-            ", ".join(item.missing) if item.status == "done" else (item.error or ""),
+            escape(", ".join(item.missing) if item.status == "done" else
+                   redact_path(item.error or "") if redact else (item.error or "")),
         )
     console.print(table)
     counts: dict[str, int] = {}
@@ -139,7 +145,8 @@ def _summary_table(summary: Any, root: Path, console: Any) -> None:
     if summary.skipped:
         console.print(f"{len(summary.skipped)} non-audio files skipped")
     for path, why in summary.problems:
-        console.print(f"[yellow]skipped {path}: {why}[/yellow]")
+        shown = redact_path(str(path)) if redact else str(path)
+        console.print(f"[yellow]skipped {escape(shown)}: {escape(why)}[/yellow]")
 
 
 @app.command()
@@ -162,7 +169,7 @@ def audit(
     ] = None,
     redact: Annotated[
         bool, typer.Option("--redact", help="Mask phone numbers, card numbers and e-mails in "
-                           "stored transcripts and client numbers.")
+                           "stored transcripts and client numbers, and in what is shown.")
     ] = False,
     quiet: QuietOpt = False,
     output: FormatOpt = "table",
@@ -195,7 +202,7 @@ def audit(
 
         found = discover_for_cli(recordings, layout, call_log, call_log_columns)
         if not quiet and output != "json":
-            print_discovery_notes(found, Console(stderr=True))
+            print_discovery_notes(found, Console(stderr=True), redact=settings.redact)
         engine = store.make_engine(settings.db)
         auditor = Auditor(settings, engine)
         stop = threading.Event()
@@ -217,7 +224,7 @@ def audit(
     if output == "json":
         typer.echo(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
     elif not quiet:
-        _summary_table(summary, recordings, console)
+        _summary_table(summary, recordings, console, redact=settings.redact)
         if only_short:
             console.print(f"{summary.not_short} calls at or over the short-call threshold skipped")
     if summary.interrupted:
