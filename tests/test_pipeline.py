@@ -192,3 +192,37 @@ def test_fixture_calls_get_their_expected_verdicts(audited: Audited) -> None:
         if (item["call_type"], item["verdict"]) != (exp["call_type"], exp["verdict"]):
             wrong.append((rec["id"], item["call_type"], item["verdict"], exp))
     assert not wrong
+
+
+def test_only_short_audits_only_calls_under_the_threshold(
+    audited: Audited, tmp_path: Path, model_cache: Path
+) -> None:
+    db = _copy_db(audited, tmp_path)
+    code, summary = run_audit(audited.root, db, model_cache, "--only-short", "--short-call-s", "60")
+    short = [r for r in MANIFEST["recordings"] if r["duration_s"] < 60]
+    done = [i for i in summary["items"] if i["status"] == "done"]
+    assert 0 < len(short) < len(MANIFEST["recordings"])
+    assert len(done) == len(short)
+    assert all(i["duration_s"] < 60 for i in done)
+    assert summary["not_short"] == len(MANIFEST["recordings"]) - len(short)
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json", "srt", "vtt"])
+def test_transcribe_prints_one_transcript(model_cache: Path, fmt: str) -> None:
+    rec = min(MANIFEST["recordings"], key=lambda r: r["duration_s"])
+    r = runner.invoke(app, ["transcribe", str(RECORDINGS / rec["path"]), "--model-cache",
+                            str(model_cache), "--format", fmt])
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    if fmt == "json":
+        segs = json.loads(out)["segments"]
+        assert {s["speaker"] for s in segs} == {"manager", "client"}
+        out = " ".join(s["text"] for s in segs)
+    elif fmt == "srt":
+        assert "00:00:0" in out and " --> " in out and "manager: " in out
+    elif fmt == "vtt":
+        assert out.startswith("WEBVTT") and "<v client>" in out
+    else:
+        assert "manager:" in out and "client:" in out
+    said = lemmas(" ".join(t["text"] for t in rec["turns"]), rec["language"])
+    assert len(lemmas(out, rec["language"]) & said) >= 0.5 * len(said)

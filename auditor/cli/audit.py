@@ -250,6 +250,8 @@ def _summary_json(summary: Any) -> dict[str, Any]:
         "skipped": [str(p) for p in summary.skipped],
         "problems": [{"path": str(p), "reason": r} for p, r in summary.problems],
         "failed": len(summary.failed),
+        "not_short": summary.not_short,
+        "interrupted": summary.interrupted,
         "transcribed": summary.transcribed,
         "audio_s": summary.audio_s,
         "wall_s": summary.wall_s,
