@@ -1,4 +1,12 @@
-"""Messy archives, killed runs and concurrent runs lose nothing and duplicate nothing."""
+"""Messy archives, killed runs and concurrent runs lose nothing and duplicate nothing.
+
+Here: bad recordings of every kind, SIGKILL and SIGINT, concurrent runs,
+hours-long recordings. Elsewhere, next to the code they exercise: bad
+transcripts for `analyze` (test_analysis_loaders.py, test_analysis_cli.py),
+a broken auditor.toml (test_config.py, test_cli.py), schema versions and
+migrations (test_store.py), HTML escaping and CSV formula neutralising
+(test_report.py, test_review.py), redaction (test_redact*.py).
+"""
 
 from __future__ import annotations
 
