@@ -38,6 +38,10 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def _one_line(e: BaseException) -> str:
+    """FFmpeg's own words without errno and path (the path is already on the row)."""
+    strerror = getattr(e, "strerror", None)
+    if isinstance(strerror, str) and strerror:
+        return strerror[:200]
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return msg[:200]
 
