@@ -12,6 +12,7 @@ from auditor.cli import analyze as _analyze  # noqa: E402,F401
 from auditor.cli import audit as _audit  # noqa: E402,F401
 from auditor.cli import report as _report  # noqa: E402,F401
 from auditor.cli import review as _review  # noqa: E402,F401
+from auditor.cli import search as _search  # noqa: E402,F401
 from auditor.cli.common import app
 
 

@@ -1,4 +1,4 @@
-"""Commands on transcripts: analyze (one or more files) and eval (a labelled corpus)."""
+"""Commands on transcripts: analyze (files), eval (a labelled corpus), rescore (the database)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from auditor.cli.common import (
+    EXIT_SOME_FAILED,
     EXIT_USAGE,
     ConfigOpt,
+    DbOpt,
     FormatOpt,
     app,
     build_settings,
     check_choice,
     fail,
     guarded,
+    is_tty,
+    make_console,
+    open_engine,
+    verdict_markup,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -174,3 +180,100 @@ def eval_corpus(
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         typer.echo(_render_report(report, misses))
+
+
+@app.command()
+def rescore(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    short_call_s: Annotated[float | None, typer.Option(
+        "--short-call-s", help="Short-call threshold in seconds for this run.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would change; store nothing.")] = False,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes for the analysis [default: all cores].")
+    ] = None,
+    output: FormatOpt = "text",
+) -> None:
+    """Re-run the analysis on every stored transcript with the current rules.
+
+    No audio is decoded and nothing is transcribed. Reviews are never changed:
+    calls where the new automatic verdict disagrees with a review are listed.
+    Exit code 3 if some transcripts could not be analysed.
+
+    Example: auditor rescore --db audit.db --short-call-s 240
+    """
+    check_choice(output, ("text", "json"), "--format")
+    with guarded():
+        from auditor.rescore import rescore as run_rescore
+
+        settings, engine = open_engine(config, db, short_call_s=short_call_s)
+        bar = _Bar() if output != "json" and is_tty() else None
+        try:
+            summary = run_rescore(engine, settings, dry_run=dry_run, jobs=jobs,
+                                  progress=bar.update if bar else None)
+        finally:
+            if bar is not None:
+                bar.stop()
+    if output == "json":
+        typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_rescore(summary)
+    if summary.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+class _Bar:
+    """A transient progress bar for a long rescore in a terminal."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress("[bold]rescore", BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), transient=True)
+        self.task: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("rescore", total=total)
+        self.progress.update(self.task, completed=done)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def _print_rescore(s: Any, max_lines: int = 50) -> None:
+    from rich.markup import escape
+
+    con = make_console()
+    rules = ", ".join(sorted(s.rulesets)) or "-"
+    verb = "would change" if s.dry_run else "changed"
+    con.print(f"rescored {s.rescored} of {s.total} calls (ruleset {escape(rules)}) in "
+              f"{s.seconds:.1f} s; {len(s.changes)} verdicts {verb}"
+              + (" [yellow](dry run: nothing stored)[/yellow]" if s.dry_run else ""))
+    for (old, new), n in s.transitions.most_common():
+        con.print(f"  {verdict_markup(old)} → {verdict_markup(new)}: {n}")
+    if s.changes:
+        con.print("\n[bold]changed calls[/bold]")
+        for c in s.changes[:max_lines]:
+            note = "  (reviewed: the review stays in force)" if c.reviewed else ""
+            con.print(f"  #{c.recording_id}  {escape(c.manager or '-')}  {verdict_markup(c.old)} → "
+                      f"{verdict_markup(c.new)}{note}")
+        if len(s.changes) > max_lines:
+            con.print(f"  … and {len(s.changes) - max_lines} more (--format json lists all)")
+    if s.disagreements:
+        con.print(f"\n[bold]{len(s.disagreements)} reviewed calls disagree with the new "
+                  f"automatic verdict[/bold] (reviews are kept; look again if needed)")
+        for d in s.disagreements[:max_lines]:
+            new = " [yellow]new[/yellow]" if d.is_new else ""
+            con.print(f"  #{d.recording_id}  {escape(d.manager or '-')}  reviewed "
+                      f"{verdict_markup(d.review_verdict)} by {escape(d.reviewer)}; automatic now "
+                      f"{verdict_markup(d.auto_after)} (was {verdict_markup(d.auto_before)}){new}")
+        if len(s.disagreements) > max_lines:
+            con.print(f"  … and {len(s.disagreements) - max_lines} more (--format json lists all)")
+    for rid, why in s.skipped:
+        con.print(f"[yellow]skipped #{rid}: {escape(why)}[/yellow]")
+    for rid, err in s.failed:
+        con.print(f"[red]failed #{rid}: {escape(err)}[/red]")

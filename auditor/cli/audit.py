@@ -24,6 +24,7 @@ from auditor.cli.common import (
     app,
     build_settings,
     check_choice,
+    fmt_duration,
     guarded,
 )
 
@@ -46,13 +47,6 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu or cuda.")]
 ComputeOpt = Annotated[
     str | None, typer.Option("--compute-type", help="int8 (CPU default), float16 (GPU), ...")
 ]
-
-
-def _fmt_dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}:{s:02d}"
 
 
 class _Progress:
@@ -125,7 +119,7 @@ def _summary_table(summary: Any, root: Path, console: Any, redact: bool = False)
         table.add_row(
             escape(name),
             escape(item.manager or "-"),
-            _fmt_dur(item.duration_s),
+            fmt_duration(item.duration_s),
             item.call_type or "-",
             f"[{color}]{verdict}[/{color}]",
             escape(", ".join(item.missing) if item.status == "done" else
@@ -287,7 +281,7 @@ def format_transcript(doc: Any, fmt: str) -> str:
                          f"<v {s.speaker}>{s.text}")
             lines.append("")
         return "\n".join(lines)
-    return "\n".join(f"[{_fmt_dur(s.start)}-{_fmt_dur(s.end)}] {s.speaker}: {s.text}"
+    return "\n".join(f"[{fmt_duration(s.start)}-{fmt_duration(s.end)}] {s.speaker}: {s.text}"
                      for s in segs)
 
 

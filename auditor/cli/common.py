@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -12,6 +13,7 @@ import typer
 
 from auditor import __version__
 from auditor.errors import AuditorError
+from auditor.records import CALL_TYPES, VERDICTS
 
 # Named exit codes (documented in the README).
 EXIT_OK = 0
@@ -125,3 +127,69 @@ def check_choice(value: str, choices: tuple[str, ...] | list[str], name: str) ->
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+# --- shared by the commands that list and show calls -------------------------
+
+VERDICT_COLORS = {"ok": "green", "missed_opportunity": "red", "incomplete": "yellow",
+                  "exempt": "cyan", "no_contact": "bright_black", "failed": "red"}
+SPEAKER_STYLE = {"manager": "cyan", "client": "magenta", "unknown": "white"}
+
+ManagerOpt = Annotated[str | None, typer.Option("--manager", "-m", help="Only this manager.")]
+FromOpt = Annotated[datetime | None, typer.Option(
+    "--from", formats=["%Y-%m-%d"], help="Calls on or after this day (YYYY-MM-DD).")]
+ToOpt = Annotated[datetime | None, typer.Option(
+    "--to", formats=["%Y-%m-%d"], help="Calls on or before this day (YYYY-MM-DD).")]
+VerdictOpt = Annotated[str | None, typer.Option(
+    "--verdict", help="Effective verdict: " + "|".join(VERDICTS) + "|failed.")]
+TypeOpt = Annotated[str | None, typer.Option(
+    "--type", help="Effective call type: " + "|".join(CALL_TYPES) + ".")]
+
+
+def make_console() -> Any:
+    from rich.console import Console
+
+    # Piped output is not cut at 80 columns: one call stays one line.
+    return Console(width=None if is_tty() else 200, highlight=False)
+
+
+def open_engine(config: Any, db: str | None, **overrides: Any) -> tuple[Any, Any]:
+    from auditor import store
+
+    settings = build_settings(config, db=db, **overrides)
+    return settings, store.make_engine(settings.db)
+
+
+def call_filter(manager: str | None, date_from: datetime | None, date_to: datetime | None,
+                 verdict: str | None, call_type: str | None, **kw: Any) -> Any:
+    from auditor.calls import CallFilter
+
+    if verdict is not None:
+        check_choice(verdict, (*VERDICTS, "failed"), "--verdict")
+    if call_type is not None:
+        check_choice(call_type, CALL_TYPES, "--type")
+    if date_from and date_to and date_from > date_to:
+        raise typer.BadParameter("--from is after --to")
+    return CallFilter(manager=manager, date_from=date_from.date() if date_from else None,
+                      date_to=date_to.date() if date_to else None, verdict=verdict,
+                      call_type=call_type, **kw)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+def fmt_when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+
+def verdict_markup(v: str | None) -> str:
+    from rich.markup import escape
+
+    if not v:
+        return "-"
+    color = VERDICT_COLORS.get(v, "white")
+    return f"[{color}]{escape(v)}[/{color}]"

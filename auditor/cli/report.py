@@ -14,10 +14,13 @@ from auditor.cli.common import (
     ConfigOpt,
     DbOpt,
     FormatOpt,
+    FromOpt,
     LayoutOpt,
     LogColumnsOpt,
+    ManagerOpt,
     QuietOpt,
     RedactOpt,
+    ToOpt,
     app,
     build_settings,
     check_choice,
@@ -25,14 +28,6 @@ from auditor.cli.common import (
     is_tty,
 )
 
-FromOpt = Annotated[
-    datetime | None,
-    typer.Option("--from", formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD)."),
-]
-ToOpt = Annotated[
-    datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day (YYYY-MM-DD).")
-]
-ManagerOpt = Annotated[str | None, typer.Option("--manager", "-m", help="Only this manager.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Rows per 'manager' or per manager 'day'.")]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
