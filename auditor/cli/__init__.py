@@ -6,15 +6,18 @@ logic lives in the core modules, never here.
 
 from __future__ import annotations
 
-from auditor.cli import analyze as _analyze  # noqa: E402,F401
+from importlib import import_module
 
-# Registration order is the order of commands in --help.
-from auditor.cli import audit as _audit  # noqa: E402,F401
-from auditor.cli import report as _report  # noqa: E402,F401
-from auditor.cli import review as _review  # noqa: E402,F401
-from auditor.cli import search as _search  # noqa: E402,F401
 from auditor.cli.common import app
+
+# Registration order is the order of commands in --help: the audit first,
+# then the analysis, the reports and the review loop.
+for _area in ("audit", "analyze", "report", "review", "search"):
+    import_module(f"auditor.cli.{_area}")
 
 
 def main() -> None:
     app()
+
+
+__all__ = ["app", "main"]
