@@ -434,6 +434,8 @@ def report(recs: list[BenchRecording], base: dict[str, Any], pipe: dict[str, Any
 
 def print_report(r: dict[str, Any], recs: list[BenchRecording]) -> None:
     b, p = r["baseline"], r["pipeline"]
+    if b.get("reused_from"):
+        print(f"NOTE: baseline figures reused from {b['reused_from']} (not this run)")
     print(f"benchmark set: {len(recs)} recordings, {r['audio_s']:.1f} s audio "
           f"({r['audio_s'] / 60:.1f} min); machine load at start: {r['load']}")
     for rec in recs:
@@ -694,6 +696,11 @@ def main(argv: list[str] | None = None) -> int:
                     "proposed,batched2 or 'all'")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a pipeline Setting, e.g. --set beam_size=3 (repeatable)")
+    ap.add_argument("--save", type=Path, default=None, metavar="JSON",
+                    help="also write the --json document to this file")
+    ap.add_argument("--baseline-from", type=Path, default=None, metavar="JSON",
+                    help="reuse the baseline of an earlier --json run (same set) instead of "
+                    "running it again; for tuning iterations only")
     ap.add_argument("--only", default=None,
                     help="comma list of recording ids to keep (e.g. no_contact_ru,long_call_ru)")
     ap.add_argument("--workdir", type=Path, default=None,
@@ -735,8 +742,17 @@ def main(argv: list[str] | None = None) -> int:
                 "workdir": str(workdir), "root": str(workdir / "recordings"),
                 "language": language, "languages": languages, "set": args.set}
         best: dict[str, dict[str, Any]] = {}
+        sides: tuple[str, ...] = ("baseline", "pipeline")
+        if args.baseline_from:
+            # tuning iterations: reuse the baseline of an earlier --json run of the same set
+            old = json.loads(args.baseline_from.read_text(encoding="utf-8"))
+            if sorted(old["recordings"]) != sorted(r.id for r in recs):
+                raise SystemExit(f"{args.baseline_from}: not the same recordings")
+            best["baseline"] = {k: v for k, v in old["baseline"].items() if k != "scores"}
+            best["baseline"]["reused_from"] = str(args.baseline_from)
+            sides = ("pipeline",)
         for i in range(max(1, args.repeat)):
-            order = ("baseline", "pipeline") if i % 2 == 0 else ("pipeline", "baseline")
+            order = sides if i % 2 == 0 else sides[::-1]
             for side in order:
                 res = run_child(side, spec, workdir)
                 if side not in best or res["wall_s"] < best[side]["wall_s"]:
@@ -745,6 +761,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  run {i + 1} {side}: wall {res['wall_s']:.1f} s", file=sys.stderr,
                           flush=True)
         r = report(recs, best["baseline"], best["pipeline"], load)
+        if args.save:
+            args.save.write_text(json.dumps({**r, "set": [rec.to_json() for rec in recs]},
+                                            ensure_ascii=False, indent=2), encoding="utf-8")
         if args.json:
             r["set"] = [rec.to_json() for rec in recs]
             print(json.dumps(r, ensure_ascii=False, indent=2))
