@@ -291,3 +291,36 @@ def test_asr_text_without_punctuation_questions_found_from_word_order(lang, turn
         assert result.call_type == "new_client", mono
         assert result.stages_found == ["profile", "needs"], mono
         assert result.verdict == "missed_opportunity"
+
+
+# Speech recognition often ends a question with a full stop; a yes/no answer
+# from the other side shows it was one.
+ANSWERED_RU = [
+    ("m", "Добрый день, Марина, это Павел из СтройРесурса."),
+    ("c", "Здравствуйте, Павел."),
+    ("m", "Прошёл месяц с прошлой поставки."),
+    ("m", "Что-то изменилось в компании."),
+    ("c", "Да, мы взяли ещё два объекта, теперь строим три дома."),
+]
+ANSWERED_EN = [
+    ("m", "Hi Mark, it's Kate from MedLine."),
+    ("c", "Hi Kate."),
+    ("m", "Has anything changed at the practice since spring."),
+    ("c", "Yes, we opened a second office."),
+]
+
+
+@pytest.mark.parametrize("turns,lang", [(ANSWERED_RU, "ru"), (ANSWERED_EN, "en")])
+@pytest.mark.parametrize("mono", [False, True])
+def test_a_question_punctuated_as_a_statement_counts_when_answered(turns, lang, mono):
+    result = analyze(call(turns, lang, mono=mono))
+    assert "profile" in result.stages_found, result.stages
+    # the same words, answered by no one, are a statement
+    unanswered = analyze(call(turns[:-1], lang, mono=mono))
+    assert "profile" not in unanswered.stages_found
+
+
+def test_a_statement_followed_by_the_same_speakers_yes_is_not_a_question():
+    turns = ANSWERED_RU[:3] + [("m", "Что-то изменилось в компании."),
+                               ("m", "Да, мы тоже расширились.")]
+    assert "profile" not in analyze(call(turns, "ru")).stages_found

@@ -147,10 +147,44 @@ def build_dialogue(segments: list[Segment], docs: list[Doc], rules: RuleSet) -> 
         attributed = seg.speaker in ("manager", "client")
         p = 1.0 if seg.speaker == "manager" else 0.0 if seg.speaker == "client" else 0.5
         turns.append(Turn(i, seg, doc, clauses, p, attributed))
+    answers = frozenset(qcfg.get("answer_starts", []))
+    if answers:
+        _answered_questions(turns, rules, answers, first, int(qcfg.get("answer_max_words", 8)))
     dialogue = Dialogue(turns, rules.language, rules)
     if not dialogue.attributed:
         infer_roles(dialogue)
     return dialogue
+
+
+def _answered_questions(turns: list[Turn], rules: RuleSet, answers: frozenset[str],
+                        first: frozenset[str], max_words: int) -> None:
+    """A short question about the client that ASR punctuated as a statement.
+
+    "Что-то изменилось в компании." followed by the other side's "Да, мы взяли
+    ещё два объекта" was a question: speech recognition often ends a question
+    with a full stop. Only a clause carrying a question-only cue (profile,
+    needs) with no "I/we" in it is promoted, and only when the next clause, by
+    the other speaker (or an unknown one), starts with yes or no.
+    """
+    flat = [(t, c) for t in turns for c in t.clauses]
+    for (turn, clause), (nxt_turn, nxt) in zip(flat, flat[1:], strict=False):
+        if clause.question or turn.doc[clause.end - 1].text == "!":
+            continue
+        if turn.attributed and nxt_turn.attributed and turn.speaker == nxt_turn.speaker:
+            continue
+        if turn is nxt_turn and turn.attributed:
+            continue
+        words = [t for t in turn.doc[clause.start:clause.end] if t.is_alpha]
+        if not words or len(words) > max_words:
+            continue
+        if any(t.lower_ in first or t.lemma_ in first for t in words):
+            continue
+        opener = next((t for t in nxt_turn.doc[nxt.start:nxt.end] if t.is_alpha), None)
+        if opener is None or opener.lower_ not in answers:
+            continue
+        if any(rules.cues[h.key].where == "question" for h in clause.hits
+               if h.key in rules.cues and not h.negated):
+            clause.question = clause.maybe_question = True
 
 
 def _clause_spans(doc: Doc, markers: frozenset[str]) -> list[tuple[int, int]]:
