@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/stats.py
 	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/rescore.py
 	$(BIN)/python benchmarks/audit_speed.py
 
 # Regenerate the audio fixtures (needs festival, festvox-ru and sox; tests never do).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -195,17 +194,14 @@ def _many(engine: object, n: int) -> None:
         s.commit()
 
 
-def test_rescore_1000_transcripts_is_fast(tmp_path: Path) -> None:
+def test_rescore_of_1000_transcripts_accounts_for_every_call(tmp_path: Path) -> None:
+    # How fast, with the real analysis: benchmarks/rescore.py (target < 30 s).
     _, engine = make_engine(tmp_path)
     _many(engine, 1000)
-    t0 = time.perf_counter()
     summary = rescore(engine, Settings(), analyzer=stricter_rules, jobs=1)
-    elapsed = time.perf_counter() - t0
     assert summary.rescored == 1000
     assert summary.transitions == {("ok", "missed_opportunity"): 500, ("ok", "incomplete"): 500}
     assert len(summary.disagreements) == 100 and all(d.is_new for d in summary.disagreements)
-    # the database part (the analyzer here is trivial) is a small share of the 30 s budget
-    assert elapsed < 10, elapsed
 
 
 def test_parallel_rescore_matches_sequential(tmp_path: Path) -> None:
