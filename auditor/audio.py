@@ -150,17 +150,28 @@ def _frames(container: Any) -> Iterator[Any]:
 
 
 def _quiet_cut(data: np.ndarray, window: int, search: int) -> int:
-    """The sample index of the quietest half second in [window - search, window + search)."""
+    """The sample index of the quietest half second in [window - search, window + search).
+
+    ``data`` is samples x channels, or one channel.
+    """
     import numpy as np
 
     lo, hi = max(window - search, 1), min(window + search, data.shape[0])
     step = SAMPLE_RATE // 2
-    energy = np.abs(data[lo:hi].astype(np.int32)).sum(axis=1)
+    energy = np.abs(data[lo:hi].astype(np.float64))
+    if energy.ndim == 2:
+        energy = energy.sum(axis=1)
     n = (hi - lo) // step
     if n < 2:
         return window
     blocks = energy[: n * step].reshape(n, step).sum(axis=1)
     return lo + int(np.argmin(blocks)) * step + step // 2
+
+
+def quiet_middle(audio: np.ndarray) -> int:
+    """Where to cut one channel in two: the quietest half second of its middle half."""
+    n = audio.shape[0]
+    return _quiet_cut(audio, n // 2, n // 4)
 
 
 def _to_float(data: np.ndarray) -> list[np.ndarray]:

@@ -41,7 +41,15 @@ class Settings:
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0 = all available cores
-    beam_size: int = 1
+    # Transcriptions run at once (files, and the two channels of a stereo call),
+    # each on cpu_threads // workers cores; 0 = one per core on the CPU, one on
+    # a GPU (on 2 cores: 2 x 1 thread beats 1 x 2 threads, benchmarks/).
+    workers: int = 0
+    beam_size: int = 5
+    # VAD chunks decoded together (faster-whisper's BatchedInferencePipeline);
+    # 1 = the sequential decoder. 2 is as fast as 4 or 8 on a small CPU, with
+    # ~300 MB less peak memory (benchmarks/audit_speed.py).
+    batch_size: int = 2
     vad: bool = True
     manager_channel: str = "left"
     # Storage.
@@ -56,6 +64,13 @@ class Settings:
         """A copy with the given non-None values replaced (flags override config)."""
         clean = {k: v for k, v in kw.items() if v is not None}
         return _validated(replace(self, **clean))
+
+    @property
+    def asr_workers(self) -> int:
+        """Transcriptions run at once: on the CPU at most one per core, on a GPU one."""
+        if self.device != "cpu":
+            return max(1, self.workers or 1)
+        return max(1, min(self.workers or self.threads, self.threads))
 
     @property
     def threads(self) -> int:
@@ -116,6 +131,10 @@ def _validated(s: Settings) -> Settings:
         raise ConfigError(f"daily_target_min must be positive, got {s.daily_target_min}")
     if s.manager_channel not in ("left", "right"):
         raise ConfigError(f"manager_channel must be 'left' or 'right', got {s.manager_channel!r}")
+    if s.workers < 0:
+        raise ConfigError(f"workers must be 0 (one per core) or more, got {s.workers}")
+    if s.batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {s.batch_size}")
     if s.beam_size < 1:
         raise ConfigError(f"beam_size must be at least 1, got {s.beam_size}")
     return s

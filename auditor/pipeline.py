@@ -152,8 +152,13 @@ class Auditor:
         self._transcriber = transcriber
         self.analyzer = analyzer
         self.owner = _owner()
+        # seconds; "files" is the sum of per-file times (several run at once),
+        # "files_wall" the wall time of that phase, "workers" files at once
         self.timings: dict[str, float] = {"hash": 0.0, "probe": 0.0, "asr": 0.0,
-                                          "analysis": 0.0, "store": 0.0}
+                                          "analysis": 0.0, "store": 0.0, "files": 0.0,
+                                          "files_wall": 0.0, "workers": 1.0}
+        self._timings_lock = threading.Lock()
+        self._analysis_lock = threading.Lock()
 
     @property
     def transcriber(self) -> Transcriber:
@@ -192,22 +197,63 @@ class Auditor:
                 err = None
             except (AudioError, OSError) as e:
                 info, err = None, _err_text(e)
-            self.timings["probe"] += time.perf_counter() - t0
+            self._add("probe", time.perf_counter() - t0)
             if only_short and info is not None and info.duration_s >= self.settings.short_call_s:
                 summary.not_short += 1
                 continue
             probed.append((rec, info, err))
         events.started(len(probed), sum(i.duration_s for _, i, _ in probed if i))
-        for rec, info, err in probed:
-            if stop is not None and stop.is_set():
-                summary.interrupted = True
-                break
+
+        aborted = threading.Event()  # an error that stops the batch (a model that will not load)
+
+        def job(rec: RecordingInfo, info: AudioInfo | None, err: str | None) -> AuditItem | None:
+            if aborted.is_set() or (stop is not None and stop.is_set()):
+                return None
             events.file_started(rec.path)
-            item = self._one(rec, info, err)
+            t0 = time.perf_counter()
+            try:
+                item = self._one(rec, info, err)
+            except BaseException:
+                aborted.set()
+                raise
+            finally:
+                self._add("files", time.perf_counter() - t0)
+            events.file_done(item)
+            return item
+
+        # Files side by side, as many as the transcriber runs well at once (one
+        # CTranslate2 worker each, Settings.asr_workers): on a small CPU whole
+        # files in parallel use the cores better than one file on all of them.
+        # A transcriber without a `workers` attribute is run one file at a time.
+        workers = getattr(self.transcriber, "workers", 1) if probed else 1
+        self.timings["workers"] = float(workers)
+        t_files = time.perf_counter()
+        if workers > 1 and len(probed) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # longest first, so that no worker is left alone with a long call at the end
+            def length(i: int) -> float:
+                info = probed[i][1]
+                return info.duration_s if info is not None else 0.0
+
+            order = sorted(range(len(probed)), key=length, reverse=True)
+            with ThreadPoolExecutor(workers, thread_name_prefix="audit") as pool:
+                done = dict(zip(order, pool.map(lambda i: job(*probed[i]), order)))
+            results = [done[i] for i in range(len(probed))]
+        else:
+            results = []
+            for p in probed:
+                results.append(job(*p))
+                if results[-1] is None:
+                    break
+        self._add("files_wall", time.perf_counter() - t_files)
+        for (_, info, _), item in zip(probed, results):
+            if item is None:
+                summary.interrupted = True
+                continue
             if info is not None and item.status == "done":
                 summary.audio_s += info.duration_s
             summary.items.append(item)
-            events.file_done(item)
         summary.wall_s = time.perf_counter() - t_start
         summary.timings = dict(self.timings)
         return summary
@@ -218,7 +264,7 @@ class Auditor:
             t0 = time.perf_counter()
             sha = file_sha256(rec.path)
             size = rec.path.stat().st_size
-            self.timings["hash"] += time.perf_counter() - t0
+            self._add("hash", time.perf_counter() - t0)
         except OSError as e:
             item.error = f"cannot read file: {e.strerror or e}"
             self._record_unreadable(rec, item.error)
@@ -271,11 +317,11 @@ class Auditor:
             if self.settings.redact:
                 doc = redact_transcript(doc)
             asr_s = time.perf_counter() - t0
-            self.timings["asr"] += asr_s
+            self._add("asr", asr_s)
             t0 = time.perf_counter()
             transcript = store.save_transcript(s, row, doc, mode, asr_s)
             s.commit()
-            self.timings["store"] += time.perf_counter() - t0
+            self._add("store", time.perf_counter() - t0)
             item.transcribed = True
         doc = transcript.to_doc()
         doc.duration_s = info.duration_s
@@ -292,7 +338,7 @@ class Auditor:
             result = self._analyze(doc)
             t0 = time.perf_counter()
             store.save_analysis(s, row.id or 0, transcript.id, result)
-            self.timings["store"] += time.perf_counter() - t0
+            self._add("store", time.perf_counter() - t0)
         row.status = "done"
         row.error = None
         row.claimed_by = None
@@ -307,13 +353,18 @@ class Auditor:
         return item
 
     def _analyze(self, doc: Transcript) -> CallAnalysis:
-        t0 = time.perf_counter()
-        if not any(seg.text.strip() for seg in doc.segments):
-            result = no_speech_analysis(doc)
-        else:
-            result = self.analyzer(doc, self.settings)
-        self.timings["analysis"] += time.perf_counter() - t0
+        with self._analysis_lock:  # pure Python (no gain from threads); spaCy loads once
+            t0 = time.perf_counter()
+            if not any(seg.text.strip() for seg in doc.segments):
+                result = no_speech_analysis(doc)
+            else:
+                result = self.analyzer(doc, self.settings)
+            self._add("analysis", time.perf_counter() - t0)
         return result
+
+    def _add(self, key: str, seconds: float) -> None:
+        with self._timings_lock:
+            self.timings[key] += seconds
 
     def _cached_transcript(
         self, s: Session, sha: str, model_id: str, language: str

@@ -68,3 +68,17 @@ def test_per_manager_languages(tmp_path: Path) -> None:
     cfg.write_text('languages = "en"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="languages"):
         load_settings(cfg, env={})
+
+
+def test_workers_default_to_one_per_core_on_cpu_and_one_on_gpu() -> None:
+    assert Settings(cpu_threads=4).asr_workers == 4
+    assert Settings(cpu_threads=4, workers=2).asr_workers == 2
+    assert Settings(cpu_threads=2, workers=8).asr_workers == 2  # never more than the cores
+    assert Settings(cpu_threads=4, device="cuda").asr_workers == 1
+    assert Settings(cpu_threads=4, device="cuda", workers=2).asr_workers == 2
+
+
+@pytest.mark.parametrize("key,value", [("workers", -1), ("batch_size", 0), ("beam_size", 0)])
+def test_bad_decoder_settings_are_refused(key: str, value: int) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings().with_overrides(**{key: value})

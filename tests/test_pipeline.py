@@ -110,6 +110,13 @@ def test_audit_records_every_file_and_fails_only_the_corrupt_one(audited: Audite
     assert {"notes.txt", "manifest.json"} <= skipped
 
 
+def test_the_audit_runs_one_file_per_core(audited: Audited) -> None:
+    from auditor.config import Settings
+
+    assert audited.summary["timings"]["workers"] == Settings().asr_workers
+    assert audited.summary["timings"]["files"] >= audited.summary["timings"]["asr"] > 0
+
+
 def test_manager_client_and_time_come_from_the_layout(audited: Audited) -> None:
     recs, _, _ = _rows(audited.db)
     for expected in MANIFEST["recordings"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -47,6 +48,17 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu or cuda.")]
 ComputeOpt = Annotated[
     str | None, typer.Option("--compute-type", help="int8 (CPU default), float16 (GPU), ...")
 ]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=0, help="Transcriptions at once (files, stereo channels), "
+                 "each on cores/workers threads; 0 = one per core (CPU), one on a GPU."),
+]
+BeamOpt = Annotated[int | None, typer.Option("--beam-size", min=1, help="Beam search width.")]
+BatchOpt = Annotated[
+    int | None,
+    typer.Option("--batch-size", min=1, help="Speech chunks decoded together; 1 = the sequential "
+                 "decoder. Raise it on a GPU (16 or more)."),
+]
 
 
 class _Progress:
@@ -74,6 +86,8 @@ class _Progress:
         self.task: Any = None
         self.audio_done = 0.0
         self.audio_total = 0.0
+        self.current: list[str] = []  # files in flight (several with --workers)
+        self.lock = threading.Lock()  # events come from the audit's worker threads
 
     def started(self, total: int, audio_s: float) -> None:
         self.audio_total = audio_s
@@ -85,12 +99,18 @@ class _Progress:
         return f"{self.audio_done / 60:.1f}/{self.audio_total / 60:.1f} audio min"
 
     def file_started(self, path: Path) -> None:
-        self.progress.update(self.task, current=path.name)
+        with self.lock:
+            self.current.append(path.name)
+            self.progress.update(self.task, current=", ".join(self.current))
 
     def file_done(self, item: Any) -> None:
-        if item.status == "done" and item.duration_s:
-            self.audio_done += item.duration_s
-        self.progress.update(self.task, advance=1, audio=self._audio())
+        with self.lock:
+            if item.status == "done" and item.duration_s:
+                self.audio_done += item.duration_s
+            if item.path.name in self.current:
+                self.current.remove(item.path.name)
+            self.progress.update(self.task, advance=1, audio=self._audio(),
+                                 current=", ".join(self.current))
 
     def stop(self) -> None:
         self.progress.stop()
@@ -154,6 +174,9 @@ def audit(
     manager_channel: ChannelOpt = None,
     device: DeviceOpt = None,
     compute_type: ComputeOpt = None,
+    workers: WorkersOpt = None,
+    beam_size: BeamOpt = None,
+    batch_size: BatchOpt = None,
     only_short: Annotated[
         bool, typer.Option("--only-short", help="Transcribe only calls under the short-call "
                            "threshold (the head of sales' triage).")
@@ -190,6 +213,7 @@ def audit(
         settings = build_settings(
             config, db=db, model=model, model_cache=model_cache, language=language,
             manager_channel=manager_channel, device=device, compute_type=compute_type,
+            workers=workers, beam_size=beam_size, batch_size=batch_size,
             short_call_s=short_call_s, redact=redact or None,
         )
         from auditor.cli.report import discover_for_cli, print_discovery_notes
@@ -203,8 +227,12 @@ def audit(
 
         def _on_sigint(_sig: int, _frame: Any) -> None:
             if stop.is_set():
-                raise KeyboardInterrupt
+                # A second Ctrl-C: leave now, without waiting for the files in
+                # flight. Committed work is safe; those files are redone on resume.
+                typer.echo("aborted: the files in flight are redone on the next run", err=True)
+                os._exit(EXIT_INTERRUPTED)
             stop.set()
+            typer.echo("stopping after the files in flight (Ctrl-C again to abort now)", err=True)
 
         previous = signal.signal(signal.SIGINT, _on_sigint)
         progress = _Progress(console) if not quiet and console.is_terminal else None
@@ -295,6 +323,9 @@ def transcribe(
     manager_channel: ChannelOpt = None,
     device: DeviceOpt = None,
     compute_type: ComputeOpt = None,
+    workers: WorkersOpt = None,
+    beam_size: BeamOpt = None,
+    batch_size: BatchOpt = None,
     output: FormatOpt = "txt",
 ) -> None:
     """Print the transcript of one recording by speaker with timestamps.
@@ -312,6 +343,7 @@ def transcribe(
         settings = build_settings(
             config, model=model, model_cache=model_cache, language=language,
             manager_channel=manager_channel, device=device, compute_type=compute_type,
+            workers=workers, beam_size=beam_size, batch_size=batch_size,
         )
         info = probe(file)
         doc, _mode = WhisperTranscriber(settings).transcribe(file, info)
