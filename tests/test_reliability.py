@@ -239,15 +239,10 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     assert summary["transcribed"] == n - transcripts_seen
 
 
-def test_sigint_stops_after_the_current_recording_and_says_how_to_resume(
-    tmp_path: Path, model_cache: Path
-) -> None:
-    root = _small_set(tmp_path / "calls")
-    n = sum(1 for _ in root.rglob("*.wav"))
-    db = tmp_path / "a.db"
+def _started_audit(root: Path, db: Path, model_cache: Path) -> subprocess.Popen[str]:
+    """An audit subprocess, returned once it is working on its first recordings."""
     proc = subprocess.Popen(_auditor_cmd(root, db, model_cache), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    # wait until the first recording is being worked on, then press Ctrl-C
     deadline = time.time() + 120
     while time.time() < deadline:
         if db.exists():
@@ -255,6 +250,37 @@ def test_sigint_stops_after_the_current_recording_and_says_how_to_resume(
                 if con.execute("SELECT COUNT(*) FROM recording").fetchone()[0]:
                     break
         time.sleep(0.2)
+    return proc
+
+
+def test_a_second_sigint_leaves_at_once_and_the_next_run_redoes_the_files_in_flight(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    root = _small_set(tmp_path / "calls")
+    n = sum(1 for _ in root.rglob("*.wav"))
+    db = tmp_path / "a.db"
+    proc = _started_audit(root, db, model_cache)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "aborted" in err
+    assert _counts(db)["done"] < n  # it did not wait for the files in flight
+    again = subprocess.run(_auditor_cmd(root, db, model_cache) + ["--format", "json"],
+                           capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    counts = _counts(db)
+    assert counts["done"] == counts["transcripts"] == counts["distinct_paths"] == n
+
+
+def test_sigint_stops_after_the_current_recording_and_says_how_to_resume(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    root = _small_set(tmp_path / "calls")
+    n = sum(1 for _ in root.rglob("*.wav"))
+    db = tmp_path / "a.db"
+    proc = _started_audit(root, db, model_cache)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err
