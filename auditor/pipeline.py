@@ -204,7 +204,9 @@ class Auditor:
             probed.append((rec, info, err))
         events.started(len(probed), sum(i.duration_s for _, i, _ in probed if i))
 
-        aborted = threading.Event()  # an error that stops the batch (a model that will not load)
+        # An exception that escapes a file (KeyboardInterrupt, SystemExit; errors of one
+        # file are recorded by _one) stops the batch: no new file starts.
+        aborted = threading.Event()
 
         def job(rec: RecordingInfo, info: AudioInfo | None, err: str | None) -> AuditItem | None:
             if aborted.is_set() or (stop is not None and stop.is_set()):

@@ -335,22 +335,8 @@ def pipeline_languages(recs: list[BenchRecording], mode: str) -> tuple[str, dict
     return main, others
 
 
-def run_child(side: str, spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    spec_path = Path(tempfile.mkstemp(prefix=f"{side}-", suffix=".json", dir=workdir)[1])
-    out_path = spec_path.with_suffix(".out.json")
-    spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--side", side, "--spec", str(spec_path),
-         "--out", str(out_path)],
-        capture_output=True, text=True, cwd=str(workdir),
-    )
-    if proc.returncode != 0 or not out_path.exists():
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"the {side} subprocess failed (exit {proc.returncode})")
-    return json.loads(out_path.read_text(encoding="utf-8"))
-
-
 def start_child(side: str, spec: dict[str, Any], workdir: Path) -> tuple[Any, Path]:
+    """Run one side (baseline, pipeline or an experiment) in a subprocess of its own."""
     spec_path = Path(tempfile.mkstemp(prefix=f"{side}-", suffix=".json", dir=workdir)[1])
     out_path = spec_path.with_suffix(".out.json")
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
@@ -362,12 +348,16 @@ def start_child(side: str, spec: dict[str, Any], workdir: Path) -> tuple[Any, Pa
     return proc, out_path
 
 
-def finish_child(proc: Any, out_path: Path) -> dict[str, Any]:
+def finish_child(proc: Any, out_path: Path, side: str = "exp") -> dict[str, Any]:
     _, err = proc.communicate()
     if proc.returncode != 0 or not out_path.exists():
         sys.stderr.write((err or "")[-4000:])
-        raise SystemExit(f"an experiment subprocess failed (exit {proc.returncode})")
+        raise SystemExit(f"the {side} subprocess failed (exit {proc.returncode})")
     return json.loads(out_path.read_text(encoding="utf-8"))
+
+
+def run_child(side: str, spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    return finish_child(*start_child(side, spec, workdir), side=side)
 
 
 def score_side(recs: list[BenchRecording], files: list[dict[str, Any]]) -> dict[str, Any]:

@@ -172,6 +172,14 @@ def standard_calls(engine: Engine) -> dict[str, StoredCall]:
     }
 
 
+def standard_db(tmp_path: Path) -> tuple[str, dict[str, StoredCall]]:
+    """A database file holding the standard calls, closed again: (path, calls)."""
+    path, engine = make_engine(tmp_path)
+    calls = standard_calls(engine)
+    engine.dispose()
+    return path, calls
+
+
 def reviews_of(engine: Engine, call_id: int) -> list[dict[str, Any]]:
     from sqlmodel import select
 

@@ -27,6 +27,7 @@ from .helpers_review import (
     make_engine,
     reviews_of,
     standard_calls,
+    standard_db,
 )
 
 runner = CliRunner()
@@ -53,10 +54,7 @@ def stricter_rules(doc: TranscriptDoc, settings: Settings) -> CallAnalysis:
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict]:
     monkeypatch.setattr(rescore_mod, "default_analyzer", lambda: stricter_rules)
     SEEN.clear()
-    path, engine = make_engine(tmp_path)
-    calls = standard_calls(engine)
-    engine.dispose()
-    return path, calls
+    return standard_db(tmp_path)
 
 
 def run(*args: str) -> Result:

@@ -20,7 +20,7 @@ from .helpers_review import (
     add_call,
     make_engine,
     reviews_of,
-    standard_calls,
+    standard_db,
 )
 
 runner = CliRunner()
@@ -28,10 +28,7 @@ runner = CliRunner()
 
 @pytest.fixture()
 def db(tmp_path: Path) -> tuple[str, dict]:
-    path, engine = make_engine(tmp_path)
-    calls = standard_calls(engine)
-    engine.dispose()
-    return path, calls
+    return standard_db(tmp_path)
 
 
 def run(*args: str) -> Result:

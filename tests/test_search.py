@@ -15,7 +15,14 @@ from auditor.calls import CallFilter
 from auditor.cli import app
 from auditor.search import Lemmatizer, SearchHit, ensure_index, search, snippet
 
-from .helpers_review import EN_SALE, RU_POST_SALE, RU_SHORT_SALE, add_call, make_engine, standard_calls
+from .helpers_review import (
+    EN_SALE,
+    RU_POST_SALE,
+    RU_SHORT_SALE,
+    add_call,
+    make_engine,
+    standard_db,
+)
 
 runner = CliRunner()
 
@@ -27,10 +34,7 @@ def lemmatizer() -> Lemmatizer:
 
 @pytest.fixture()
 def db(tmp_path: Path) -> tuple[str, dict]:
-    path, engine = make_engine(tmp_path)
-    calls = standard_calls(engine)
-    engine.dispose()
-    return path, calls
+    return standard_db(tmp_path)
 
 
 def search_json(path: str, *args: str) -> dict:

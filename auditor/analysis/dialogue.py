@@ -171,9 +171,7 @@ def _answered_questions(turns: list[Turn], rules: RuleSet, answers: frozenset[st
         if clause.question or turn.doc[clause.end - 1].text == "!":
             continue
         if turn.attributed and nxt_turn.attributed and turn.speaker == nxt_turn.speaker:
-            continue
-        if turn is nxt_turn and turn.attributed:
-            continue
+            continue  # (also the next clause of the same attributed turn)
         words = [t for t in turn.doc[clause.start:clause.end] if t.is_alpha]
         if not words or len(words) > max_words:
             continue
