@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: setup demo test lint typecheck bench fixtures clean
+.PHONY: setup demo test lint typecheck bench fixtures real-fixtures corpus-asr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,20 @@ bench: setup
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/rescore.py
 	$(BIN)/python benchmarks/audit_speed.py
+	$(BIN)/python benchmarks/recall.py
 
 # Regenerate the audio fixtures (needs festival, festvox-ru and sox; tests never do).
 fixtures:
 	$(BIN)/python fixtures/make_fixtures.py
+
+# fixtures/real/: real speech from ../shared/real made phone-like (no festival needed).
+real-fixtures: setup
+	$(BIN)/python fixtures/make_real_fixtures.py
+
+# fixtures/corpus-asr/: the labelled corpora (../shared/corpus) synthesized into phone
+# audio and audited by the product; needs festival, festvox-*, sox, ffmpeg, espeak-ng.
+corpus-asr: setup
+	$(BIN)/python fixtures/make_asr_corpus.py
 
 clean:
 	rm -rf $(OUT) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -41,10 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from auditor import guards, vad
 from auditor.audio import SAMPLE_RATE, channels_are_duplicate, iter_windows, quiet_middle
 from auditor.config import Settings
 from auditor.errors import ModelError
-from auditor.records import AudioInfo, Segment, Transcript
+from auditor.guards import Piece, compression_ratio
+from auditor.records import AudioInfo, ChannelStats, Segment, Transcript
 
 if TYPE_CHECKING:
     import numpy as np
@@ -165,9 +167,6 @@ class Transcriber(Protocol):
     ) -> tuple[Transcript, str]: ...
 
 
-# A segment as (start s, end s, text), and what one pass over some audio gives:
-# its segments and the language (detected, with language "auto").
-Run = tuple[list[tuple[float, float, str]], str]
 # A lone mono window is cut in two for the idle worker only when each half is
 # at least this long (shorter ones are not worth a thread).
 MIN_HALF_S = 30.0
@@ -176,12 +175,30 @@ MIN_HALF_S = 30.0
 # other side spoke: split there, so that the channels interleave in time order.
 SPLIT_PAUSE_S = 1.0
 _SENTENCE_END = (".", "?", "!", "…")
+# The recogniser's window: speech stretches are packed into pieces this long.
+_CHUNK_S = 30
 
 
 @dataclass
 class AsrTimings:
     decode_s: float = 0.0
     asr_s: float = 0.0
+    vad_s: float = 0.0
+
+
+@dataclass
+class Decoded:
+    """What one pass over some audio of one channel gives."""
+
+    pieces: list[Piece]
+    dropped: list[tuple[Piece, str, int]]
+    language: str
+    stats: ChannelStats
+
+    def extend(self, other: Decoded) -> None:
+        self.pieces += other.pieces
+        self.dropped += other.dropped
+        self.stats.add(other.stats)
 
 
 def _split_segment(seg: Any, pause_s: float) -> list[tuple[float, float, str]]:
@@ -203,6 +220,18 @@ def _split_segment(seg: Any, pause_s: float) -> list[tuple[float, float, str]]:
     return [(p[0].start, p[-1].end, "".join(w.word for w in p).strip()) for p in pieces]
 
 
+def _pieces(segments: Any, offset: float) -> list[Piece]:
+    out = []
+    for seg in segments:
+        for a, b, text in _split_segment(seg, SPLIT_PAUSE_S):
+            if text:
+                out.append(Piece(round(float(a) + offset, 2), round(float(b) + offset, 2), text,
+                                 round(float(seg.avg_logprob), 3),
+                                 round(float(seg.no_speech_prob), 3),
+                                 round(compression_ratio(text), 2)))
+    return out
+
+
 class WhisperTranscriber:
     """faster-whisper on the CPU; the model loads on first use."""
 
@@ -219,6 +248,10 @@ class WhisperTranscriber:
         self._active = 0  # transcribe() calls in flight
         self._lock = threading.Lock()  # files may be transcribed from several threads
         self.window_s = 600.0  # decode at most ten minutes at a time: bounded memory
+        self.vad_options = vad.VadOptions(
+            threshold=settings.vad_threshold, min_silence_ms=settings.vad_min_silence_ms,
+            speech_pad_ms=settings.vad_speech_pad_ms, detector=settings.vad_detector,
+            adaptive=settings.vad_adaptive)
 
     @property
     def model(self) -> Any:
@@ -261,32 +294,60 @@ class WhisperTranscriber:
                 self._batched = BatchedInferencePipeline(model)
             return self._batched
 
-    def _run(
-        self, audio: np.ndarray, language: str, offset: float = 0.0
-    ) -> Run:
+    def _run(self, audio: np.ndarray, language: str, offset: float = 0.0) -> Decoded:
+        """Detect speech in one channel, decode it, and drop what nobody said."""
         s = self.settings
+        t0 = time.perf_counter()
+        speech = vad.detect(audio, self.vad_options)
+        with self._lock:
+            self.timings.vad_s += time.perf_counter() - t0
+        chunks = speech.chunks if s.vad else ([(0, len(audio))] if len(audio) else [])
+        stats = _channel_stats(speech, chunks, len(audio), all_sent=not s.vad)
+        if not chunks:
+            return Decoded([], [], language, stats)
         common: dict[str, Any] = {
             "language": None if language == "auto" else language,
             "beam_size": s.beam_size,
             "word_timestamps": True,
         }
-        if s.vad and s.batch_size > 1:
-            # Each VAD chunk (a phrase, at most 30 s) is decoded on its own and
-            # several at once: cheaper than the sequential decoder at beam 5 and
-            # as accurate as plain faster-whisper on the mono mix.
-            segments, info = self.batched.transcribe(audio, batch_size=s.batch_size, **common)
-        else:
+        if not s.vad:
             segments, info = self.model.transcribe(
-                audio, vad_filter=s.vad, condition_on_previous_text=False, **common
-            )
-        out = []
-        for seg in segments:
-            for a, b, text in _split_segment(seg, SPLIT_PAUSE_S):
-                if text:
-                    out.append((round(float(a) + offset, 2), round(float(b) + offset, 2), text))
-        return out, info.language
+                audio, vad_filter=False, condition_on_previous_text=False, **common)
+            pieces = _pieces(segments, offset)
+        else:
+            # The speech stretches are packed, without the silence between them,
+            # into pieces of at most 30 s, as faster-whisper's own VAD filter
+            # does; each piece is decoded on its own and the times are mapped back.
+            import numpy as np
+            from faster_whisper.transcribe import restore_speech_timestamps
+            from faster_whisper.vad import collect_chunks
 
-    def _run_all(self, arrays: list[np.ndarray], language: str, offset: float) -> list[Run]:
+            marks = [{"start": a, "end": b} for a, b in chunks]
+            parts, meta = collect_chunks(audio, marks, max_duration=_CHUNK_S)
+            packed = np.concatenate(parts)
+            if s.batch_size > 1:
+                clips = [{"start": m["offset"], "end": m["offset"] + m["duration"]} for m in meta]
+                # Timestamp tokens on: without them the decoder often ends a
+                # piece after a sentence and drops the words that follow
+                # (benchmarks/recall.py), at no measurable cost.
+                segments, info = self.batched.transcribe(
+                    packed, clip_timestamps=clips, batch_size=s.batch_size,
+                    without_timestamps=False, **common)
+            else:
+                segments, info = self.model.transcribe(
+                    packed, vad_filter=False, condition_on_previous_text=False, **common)
+            pieces = _pieces(restore_speech_timestamps(segments, marks, SAMPLE_RATE), offset)
+        if s.guards:
+            kept, dropped = guards.apply(
+                pieces, lambda a, b: speech.peak_above_floor(a - offset, b - offset))
+        else:
+            kept, dropped = pieces, []
+        stats.words = sum(len(guards.words(p.text)) for p in kept)
+        for _, why, n in dropped:
+            stats.dropped[why] = stats.dropped.get(why, 0) + n
+        return Decoded(kept, dropped, info.language, stats)
+
+    def _run_all(self, arrays: list[np.ndarray], language: str, offset: float) -> list[Decoded]:
         """One result per channel of a window; in parallel when a worker is idle.
 
         In a batch every worker has a file of its own and the work of one file
@@ -304,10 +365,11 @@ class WhisperTranscriber:
             cut = quiet_middle(arrays[0])
             first, second = self._parallel([(arrays[0][:cut], offset),
                                             (arrays[0][cut:], offset + cut / SAMPLE_RATE)], language)
-            return [(first[0] + second[0], first[1])]
+            first.extend(second)
+            return [first]
         return self._parallel([(audio, offset) for audio in arrays], language)
 
-    def _parallel(self, pieces: list[tuple[np.ndarray, float]], language: str) -> list[Run]:
+    def _parallel(self, pieces: list[tuple[np.ndarray, float]], language: str) -> list[Decoded]:
         if len(pieces) < 2:
             return [self._run(audio, language, at) for audio, at in pieces]
         from concurrent.futures import ThreadPoolExecutor
@@ -334,6 +396,8 @@ class WhisperTranscriber:
         # exports) carry no speaker layout we can trust, so they are mixed down.
         stereo = info.channels == 2
         segments: list[Segment] = []
+        dropped: list[Segment] = []
+        channels: dict[str, ChannelStats] = {}
         manager_idx = 0 if self.settings.manager_channel == "left" else 1
         windows = iter_windows(path, split_channels=stereo, window_s=self.window_s)
         first = True
@@ -358,9 +422,18 @@ class WhisperTranscriber:
                 if stereo else ["unknown"]
             )
             results = self._run_all(arrays, language, offset)
-            for speaker, (out, _lang) in zip(speakers, results):
-                segments += [Segment(speaker, a, b, t) for a, b, t in out]
-            detected = results[0][1]
+            for speaker, run in zip(speakers, results):
+                segments += [Segment(speaker, p.start, p.end, p.text, p.avg_logprob,
+                                     p.no_speech_prob, p.compression_ratio) for p in run.pieces]
+                dropped += [Segment(speaker, p.start, p.end, p.text, p.avg_logprob,
+                                    p.no_speech_prob, p.compression_ratio, dropped=why)
+                            for p, why, _ in run.dropped]
+                run.stats.speaker = speaker
+                if speaker in channels:
+                    channels[speaker].add(run.stats)
+                else:
+                    channels[speaker] = run.stats
+            detected = results[0].language
             with self._lock:
                 self.timings.asr_s += time.perf_counter() - t1
         segments.sort(key=lambda seg: (seg.start, seg.end))
@@ -372,5 +445,21 @@ class WhisperTranscriber:
             duration_s=info.duration_s,
             source=str(path),
             model=self.model_id,
+            channels=list(channels.values()),
+            dropped=sorted(dropped, key=lambda seg: (seg.start, seg.end)),
         )
         return doc, "stereo" if stereo else "mono"
+
+
+def _channel_stats(speech: vad.SpeechMap, chunks: list[tuple[int, int]], n: int,
+                   all_sent: bool) -> ChannelStats:
+    """Sound, coverage and sent seconds of one channel (speaker filled in by the caller)."""
+    sound = speech.sound_frames()
+    sent = speech.frames_of(chunks)
+    return ChannelStats(
+        speaker="unknown", seconds=n / SAMPLE_RATE,
+        sound_s=float(sound.sum()) * vad.FRAME_S,
+        covered_s=float((sound & sent).sum()) * vad.FRAME_S,
+        sent_s=sum(b - a for a, b in chunks) / SAMPLE_RATE,
+        detector=(f"{speech.model}, all audio sent" if all_sent
+                  else f"{speech.model} threshold {speech.threshold:.2f}"))

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from auditor import store
-from auditor.records import STAGES
+from auditor.records import STAGES, ChannelStats, speech_coverage
 from auditor.redact import mask_phone, redact_path, redact_text
 
 # Worst first: what a head of sales should listen to before anything else.
@@ -68,6 +68,8 @@ class CallRow:
     reviewed_at: datetime | None = None
     review_count: int = 0
     transcript_id: int | None = None
+    # The least-heard channel's share of its sound that reached the recogniser.
+    speech_coverage: float | None = None
 
     @property
     def is_sales(self) -> bool:
@@ -189,7 +191,8 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         sa_select(col(R.id), col(R.path), col(R.manager), col(R.client), col(R.started_at),
                   col(R.duration_s), col(R.status), col(R.error), col(A.id).label("an_id"),
                   col(A.call_type), col(A.verdict), col(A.reason), col(A.stages_found),
-                  col(A.ruleset_version), col(A.transcript_id), col(T.language))
+                  col(A.ruleset_version), col(A.transcript_id), col(T.language),
+                  col(T.quality_json))
         .join(A, col(A.recording_id) == col(R.id), isouter=True)
         .join(T, col(T.id) == col(A.transcript_id), isouter=True)
     )
@@ -227,6 +230,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
             r.call_type, r.verdict, r.reason, r.stages_found, r.ruleset_version, r.transcript_id)
         row = _row(r, an, reviews.get(r.id or 0), r.language)
         row.review_count = counts.get(row.id, 0)
+        row.speech_coverage = _coverage(r.quality_json)
         rows.append(row)
     if f.verdict:
         rows = [r for r in rows if r.verdict == f.verdict]
@@ -238,6 +242,13 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         rows = [r for r in rows if not r.reviewed]
     rows.sort(key=sort_key if worst_first else (lambda r: (r.started_at or datetime.min, r.id)))
     return [r.redacted() for r in rows] if redact else rows
+
+
+def _coverage(quality_json: str | None) -> float | None:
+    if not quality_json or quality_json == "{}":
+        return None
+    channels = json.loads(quality_json).get("channels", [])
+    return speech_coverage([ChannelStats.from_dict(c) for c in channels])
 
 
 def get_call(engine: Engine, call_id: int, redact: bool = False) -> CallRow | None:

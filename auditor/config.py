@@ -31,6 +31,10 @@ class Settings:
     band_min_s: float = 300.0
     band_max_s: float = 420.0
     daily_target_min: float = 120.0
+    # A channel whose sound reached the recogniser less than this (the speech
+    # coverage of ChannelStats) is flagged in `show` and the report: the
+    # transcript may be missing what was said there.
+    min_speech_coverage: float = 0.8
     # Speech recognition.
     model: str = "base"
     model_cache: Path = field(default_factory=default_cache_dir)
@@ -51,6 +55,16 @@ class Settings:
     # ~300 MB less peak memory (benchmarks/audit_speed.py).
     batch_size: int = 2
     vad: bool = True
+    # Speech detection (auditor/vad.py; chosen on benchmarks/recall.py's
+    # phone-like calls): Silero's speech threshold, the silence that ends a
+    # stretch and the padding around it.
+    vad_threshold: float = 0.35
+    vad_min_silence_ms: int = 300
+    vad_speech_pad_ms: int = 400
+    vad_detector: str = "auto"  # auto | silero-8k | silero-16k (see auditor/vad.py)
+    vad_adaptive: bool = True  # a lower threshold on a channel the detector scores low
+    # Drop what Whisper writes that nobody said (auditor/guards.py).
+    guards: bool = True
     manager_channel: str = "left"
     # Storage.
     db: str = "auditor.db"
@@ -129,12 +143,20 @@ def _validated(s: Settings) -> Settings:
                           f"{s.band_min_s}/{s.band_max_s}")
     if s.daily_target_min <= 0:
         raise ConfigError(f"daily_target_min must be positive, got {s.daily_target_min}")
+    if not 0.0 <= s.min_speech_coverage <= 1.0:
+        raise ConfigError(f"min_speech_coverage must be between 0 and 1, got {s.min_speech_coverage}")
     if s.manager_channel not in ("left", "right"):
         raise ConfigError(f"manager_channel must be 'left' or 'right', got {s.manager_channel!r}")
     if s.workers < 0:
         raise ConfigError(f"workers must be 0 (one per core) or more, got {s.workers}")
     if s.batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {s.batch_size}")
+    if not 0.0 < s.vad_threshold < 1.0:
+        raise ConfigError(f"vad_threshold must be between 0 and 1, got {s.vad_threshold}")
+    if s.vad_detector not in ("auto", "silero-8k", "silero-16k"):
+        raise ConfigError(f"vad_detector must be auto, silero-8k or silero-16k, got {s.vad_detector!r}")
+    if s.vad_min_silence_ms < 0 or s.vad_speech_pad_ms < 0:
+        raise ConfigError("vad_min_silence_ms and vad_speech_pad_ms must not be negative")
     if s.beam_size < 1:
         raise ConfigError(f"beam_size must be at least 1, got {s.beam_size}")
     return s

@@ -47,11 +47,13 @@ class Targets:
     short_call_s: float = 300.0
     band_min_s: float = 300.0
     band_max_s: float = 420.0
+    min_speech_coverage: float = 0.8
 
     @classmethod
     def from_settings(cls, s: Settings) -> Targets:
         return cls(daily_target_min=s.daily_target_min, short_call_s=s.short_call_s,
-                   band_min_s=s.band_min_s, band_max_s=s.band_max_s)
+                   band_min_s=s.band_min_s, band_max_s=s.band_max_s,
+                   min_speech_coverage=s.min_speech_coverage)
 
     def band(self, avg_s: float | None) -> str:
         """Where an average call length sits against the band: below, in, above."""
@@ -182,6 +184,7 @@ class ProblemCall:
     reason: str
     reviewed: bool
     path: str
+    speech_coverage: float | None = None  # the least-heard channel's share of sound decoded
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -218,6 +221,12 @@ class Report:
     problems: list[ProblemCall]
     agreement: list[AgreementRow]
     calls: list[CallRow] = field(default_factory=list)
+
+    @property
+    def partly_heard(self) -> int:
+        """Problem calls whose least-heard channel reached the recogniser only in part."""
+        return sum(1 for p in self.problems if p.speech_coverage is not None
+                   and p.speech_coverage < self.targets.min_speech_coverage)
 
     @property
     def summary_rows(self) -> list[ManagerRow]:
@@ -277,7 +286,7 @@ def problem_calls(calls: Iterable[CallRow]) -> list[ProblemCall]:
     return [ProblemCall(id=c.id, manager=c.manager or UNKNOWN_MANAGER, client=c.client,
                         started_at=c.started_at, duration_s=c.duration_s, verdict=c.verdict or "",
                         call_type=c.call_type, missing=list(c.stages_missing), reason=c.reason,
-                        reviewed=c.reviewed, path=c.path)
+                        reviewed=c.reviewed, path=c.path, speech_coverage=c.speech_coverage)
             for c in bad]
 
 

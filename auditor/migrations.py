@@ -10,8 +10,14 @@ from collections.abc import Callable
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+
+def _v1_quality(conn: Connection) -> None:
+    """1 -> 2: per-channel speech coverage and the dropped segments of a transcript."""
+    conn.execute(text("ALTER TABLE transcript ADD COLUMN quality_json TEXT NOT NULL DEFAULT '{}'"))
+
+
 # version N -> the function that upgrades N to N+1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality}
 
 
 def migrate(engine: Engine, current: int, target: int) -> None:

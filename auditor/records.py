@@ -45,24 +45,117 @@ class AudioInfo:
 
 @dataclass(frozen=True)
 class Segment:
-    """One speaker turn with its time span in seconds."""
+    """One speaker turn with its time span in seconds.
+
+    Recognised segments also carry the recogniser's confidence: the average
+    token log-probability, the no-speech probability and the compression
+    ratio of the decoded text (None for transcripts loaded from text).
+    ``dropped`` names the hallucination guard that removed a segment
+    (Transcript.dropped); kept segments have it empty.
+    """
 
     speaker: str
     start: float
     end: float
     text: str
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    dropped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        for key in ("avg_logprob", "no_speech_prob", "compression_ratio"):
+            if d[key] is None:
+                del d[key]
+        if not d["dropped"]:
+            del d["dropped"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Segment:
+        def opt(key: str) -> float | None:
+            v = d.get(key)
+            return None if v is None else float(v)
+
         return cls(
             speaker=str(d.get("speaker", "unknown")),
             start=float(d.get("start", 0.0)),
             end=float(d.get("end", d.get("start", 0.0))),
             text=str(d.get("text", "")),
+            avg_logprob=opt("avg_logprob"),
+            no_speech_prob=opt("no_speech_prob"),
+            compression_ratio=opt("compression_ratio"),
+            dropped=str(d.get("dropped", "")),
         )
+
+
+@dataclass
+class ChannelStats:
+    """How much of one channel's sound reached the recogniser, and what came of it.
+
+    ``sound_s`` is the channel's audio above its noise floor that the speech
+    detector did not rule out as a tone or music; ``covered_s`` the part of it
+    that was sent to the recogniser; ``sent_s`` all audio sent (sound and the
+    padding around it). ``dropped`` counts the words the hallucination guards
+    removed, by guard.
+    """
+
+    speaker: str
+    seconds: float = 0.0
+    sound_s: float = 0.0
+    covered_s: float = 0.0
+    sent_s: float = 0.0
+    words: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    detector: str = ""
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of the channel's sound that went to the recogniser (None: no sound)."""
+        return self.covered_s / self.sound_s if self.sound_s >= 0.1 else None
+
+    @property
+    def words_per_min(self) -> float | None:
+        """Words recognised per minute of the channel's sound."""
+        return 60.0 * self.words / self.sound_s if self.sound_s >= 1.0 else None
+
+    @property
+    def dropped_words(self) -> int:
+        return sum(self.dropped.values())
+
+    def add(self, other: ChannelStats) -> None:
+        self.seconds += other.seconds
+        self.sound_s += other.sound_s
+        self.covered_s += other.covered_s
+        self.sent_s += other.sent_s
+        self.words += other.words
+        for k, v in other.dropped.items():
+            self.dropped[k] = self.dropped.get(k, 0) + v
+        self.detector = self.detector or other.detector
+
+    def to_dict(self) -> dict[str, Any]:
+        cov, wpm = self.coverage, self.words_per_min
+        return {"speaker": self.speaker, "seconds": round(self.seconds, 2),
+                "sound_s": round(self.sound_s, 2), "covered_s": round(self.covered_s, 2),
+                "sent_s": round(self.sent_s, 2), "words": self.words,
+                "coverage": None if cov is None else round(cov, 3),
+                "words_per_min": None if wpm is None else round(wpm, 1),
+                "dropped": dict(self.dropped), "detector": self.detector}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChannelStats:
+        return cls(speaker=str(d.get("speaker", "unknown")), seconds=float(d.get("seconds", 0.0)),
+                   sound_s=float(d.get("sound_s", 0.0)), covered_s=float(d.get("covered_s", 0.0)),
+                   sent_s=float(d.get("sent_s", 0.0)), words=int(d.get("words", 0)),
+                   dropped={str(k): int(v) for k, v in (d.get("dropped") or {}).items()},
+                   detector=str(d.get("detector", "")))
+
+
+def speech_coverage(channels: list[ChannelStats]) -> float | None:
+    """The lowest coverage among the channels that had sound (None: none had)."""
+    known = [c.coverage for c in channels if c.coverage is not None]
+    return min(known) if known else None
 
 
 @dataclass
@@ -74,6 +167,10 @@ class Transcript:
     duration_s: float | None = None
     source: str = ""
     model: str = ""
+    # What the recogniser saw per channel and the segments the hallucination
+    # guards removed (empty for transcripts loaded from text).
+    channels: list[ChannelStats] = field(default_factory=list)
+    dropped: list[Segment] = field(default_factory=list)
 
     @property
     def duration(self) -> float:

@@ -115,6 +115,8 @@ class CallDetail:
             "transcript": None if self.transcript is None else {
                 "language": self.transcript.language,
                 "model": self.transcript.model,
+                "channels": [c.to_dict() for c in self.transcript.channels],
+                "dropped": [seg.to_dict() for seg in self.transcript.dropped],
                 "segments": [v.to_dict() for v in self.segments],
             },
         }
@@ -165,6 +167,7 @@ def call_detail(engine: Engine, call_id: int, redact: bool = False) -> CallDetai
         analysis = redact_analysis(analysis) if analysis is not None else None
         if doc is not None:
             doc.segments = redact_segments(doc.segments)
+            doc.dropped = redact_segments(doc.dropped)
         reviews = [r.redacted() for r in reviews]
     segments = place_evidence(doc.segments if doc else [], analysis)
     return CallDetail(call=row, analysis=analysis, transcript=doc, segments=segments,

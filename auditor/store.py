@@ -22,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from auditor.errors import StoreError
-from auditor.records import CallAnalysis, Segment
+from auditor.records import CallAnalysis, ChannelStats, Segment
 from auditor.records import Transcript as TranscriptDoc
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: transcript.quality_json (channel coverage, dropped segments)
 
 
 def utcnow() -> datetime:
@@ -77,6 +77,10 @@ class Transcript(SQLModel, table=True):
     mode: str = "mono"  # stereo (speaker by channel) or mono
     duration_s: float = 0.0
     segments_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    # What the recogniser saw per channel and the segments the hallucination
+    # guards dropped: {"channels": [...], "dropped": [...]}.
+    quality_json: str = Field(default="{}", sa_column=Column(Text, nullable=False,
+                                                             server_default="{}"))
     asr_seconds: float = 0.0
     created_at: NaiveDatetime = Field(default_factory=utcnow)
 
@@ -84,12 +88,24 @@ class Transcript(SQLModel, table=True):
     def segments(self) -> list[Segment]:
         return [Segment.from_dict(d) for d in json.loads(self.segments_json)]
 
+    @property
+    def channels(self) -> list[ChannelStats]:
+        return [ChannelStats.from_dict(d)
+                for d in json.loads(self.quality_json or "{}").get("channels", [])]
+
+    @property
+    def dropped(self) -> list[Segment]:
+        return [Segment.from_dict(d)
+                for d in json.loads(self.quality_json or "{}").get("dropped", [])]
+
     def to_doc(self) -> TranscriptDoc:
         return TranscriptDoc(
             segments=self.segments,
             language=self.language,
             duration_s=self.duration_s,
             model=self.model,
+            channels=self.channels,
+            dropped=self.dropped,
         )
 
 
@@ -236,6 +252,9 @@ def save_transcript(
         mode=mode,
         duration_s=doc.duration,
         segments_json=json.dumps([seg.to_dict() for seg in doc.segments], ensure_ascii=False),
+        quality_json=json.dumps({"channels": [c.to_dict() for c in doc.channels],
+                                 "dropped": [seg.to_dict() for seg in doc.dropped]},
+                                ensure_ascii=False),
         asr_seconds=asr_seconds,
     )
     s.add(row)

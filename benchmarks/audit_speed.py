@@ -193,26 +193,15 @@ def side_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     files = [{"id": rec.id, "segments": by_path.get(str(rec.path.resolve()), [])}
              for rec in recs]
 
-    # VAD time, measured apart: the same Silero VAD faster-whisper runs inside
-    # transcribe(vad_filter=True), on the channels the pipeline decodes.
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    from auditor.audio import channels_are_duplicate, decode
-
-    vad_s = 0.0
-    speech_s = 0.0
-    channel_s = 0.0
-    for rec in recs:
-        arrays = decode(rec.path, split_channels=rec.layout == "stereo")
-        if len(arrays) == 2 and channels_are_duplicate(arrays[0], arrays[1]):
-            arrays = [(arrays[0] + arrays[1]) / 2]
-        for a in arrays:
-            t = time.perf_counter()
-            chunks = get_speech_timestamps(a, VadOptions())
-            vad_s += time.perf_counter() - t
-            speech_s += sum(c["end"] - c["start"] for c in chunks) / 16000
-            channel_s += len(a) / 16000
-    timings["vad"] = vad_s
+    # The speech detector runs inside the transcriber (auditor/vad.py), timed there;
+    # what it keeps is the stored per-channel figure.
+    timings["vad"] = tr.timings.vad_s
+    speech_s = channel_s = 0.0
+    with Session(engine) as s:
+        for tr_row in s.exec(select(store.Transcript)).all():
+            for ch in tr_row.channels:
+                speech_s += ch.sent_s
+                channel_s += ch.seconds
     return {"wall_s": wall_s, "cpu_s": cpu_s, "load_s": load_s, "assembly_s": assembly_s,
             "peak_rss_mb": peak, "timings": timings, "items": items, "files": files,
             "analysis": analysis_note, "vad_kept_share": speech_s / max(channel_s, 1e-9),
@@ -373,6 +362,10 @@ def score_side(recs: list[BenchRecording], files: list[dict[str, Any]]) -> dict[
             "channel_recordings": chan_ids}
 
 
+def _fmt_f1(r: dict[str, float]) -> str:
+    return f"{_f1(r):.1f}%"
+
+
 def _fmt_rates(r: dict[str, float]) -> str:
     return (f"WER {r['wer']:5.1f}%  bag recall {r['bag_recall']:5.1f}%  "
             f"precision {r['bag_precision']:5.1f}%  ({r['ref_words']} ref words)")
@@ -417,13 +410,21 @@ def report(recs: list[BenchRecording], base: dict[str, Any], pipe: dict[str, Any
     p_head = pipe["scores"]["headline"]["wer"]
     p_whole = pipe["scores"]["whole"]["wer"]
     out["targets"] = {
-        "throughput_ratio>=2": ratio >= 2.0,
+        "throughput_ratio>=3": ratio >= 3.0,
+        "pipeline_word_f1>=baseline (headline)": _f1(pipe["scores"]["headline"])
+        >= _f1(base["scores"]["whole"]),
         "pipeline_wer<=baseline+1 (headline)": p_head <= b_wer + 1.0,
         "pipeline_wer<=baseline+1 (whole-call)": p_whole <= b_wer + 1.0,
         "outside_asr<5%": out["outside_asr_pct"] < 5.0,
         "peak_rss<1.5GB": pipe["peak_rss_mb"] < 1536,
     }
     return out
+
+
+def _f1(r: dict[str, float]) -> float:
+    """Order-insensitive word F1 (%) from bag recall and precision."""
+    rec, prec = r["bag_recall"], r["bag_precision"]
+    return 2 * rec * prec / (rec + prec) if rec + prec else 0.0
 
 
 def print_report(r: dict[str, Any], recs: list[BenchRecording]) -> None:
@@ -464,7 +465,9 @@ def print_report(r: dict[str, Any], recs: list[BenchRecording]) -> None:
               f"{br['bag_recall']:6.0f}/{br['bag_precision']:<6.0f} "
               f"{bag_p['bag_recall']:6.0f}/{bag_p['bag_precision']:<6.0f}  {blang.get(rec.id)}")
     print()
-    print(f"throughput ratio pipeline/baseline: {r['throughput_ratio']:.2f}x (target >= 2.0); "
+    print(f"word F1 (order-insensitive): baseline {_fmt_f1(b['scores']['whole'])}, "
+          f"pipeline {_fmt_f1(p['scores']['headline'])}")
+    print(f"throughput ratio pipeline/baseline: {r['throughput_ratio']:.2f}x (target >= 3.0); "
           f"CPU-time ratio baseline/pipeline: {r['cpu_ratio']:.2f}x")
     print(f"pipeline: {p['settings']}, analysis: {p['analysis']}, auditor from {p['auditor']}")
     workers = int(p["timings"].get("workers", 1))

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor import store
-from auditor.records import STAGES, CallAnalysis, Evidence, Segment, StageResult
+from auditor.records import STAGES, CallAnalysis, ChannelStats, Evidence, Segment, StageResult
 from auditor.records import Transcript as TranscriptDoc
 
 Seg = tuple[str, float, float, str]  # speaker, start, end, text
@@ -129,6 +129,8 @@ def add_call(
     error: str | None = None,
     with_transcript: bool = True,
     ruleset: str = "test-1",
+    channels: list[ChannelStats] | None = None,
+    dropped: list[Segment] | None = None,
 ) -> StoredCall:
     """Store one audited call: recording, transcript and (unless verdict is None) analysis."""
     sha = hashlib.sha256(name.encode()).hexdigest()
@@ -143,7 +145,8 @@ def add_call(
         transcript_id = None
         if with_transcript:
             doc = TranscriptDoc(segments=[Segment(*seg) for seg in segments], language=language,
-                                duration_s=duration_s, model="base")
+                                duration_s=duration_s, model="base", channels=channels or [],
+                                dropped=dropped or [])
             t = store.save_transcript(s, rec, doc, mode="stereo", asr_seconds=1.0)
             transcript_id = t.id
         if verdict is not None:

@@ -58,7 +58,8 @@ def test_json_matches_csv(db: tuple[object, str]) -> None:
     _, path = db
     data = json.loads(_run("report", "--db", path, "--format", "json"))
     assert data["targets"] == {"daily_target_min": 120.0, "short_call_s": 300.0,
-                               "band_min_s": 300.0, "band_max_s": 420.0}
+                               "band_min_s": 300.0, "band_max_s": 420.0,
+                               "min_speech_coverage": 0.8}
     text = _run("report", "--db", path, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     by_manager = {r["Manager"]: r for r in rows}

@@ -70,3 +70,29 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_url_scheme_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="cannot open database"):
         store.make_engine("nosuchdb://x/y")
+
+
+def test_a_version_1_database_gains_the_transcript_quality_column(db_path: Path) -> None:
+    """The real 1 -> 2 migration: transcripts stored before it read back with no channel figures."""
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        rec = store.Recording(path="/calls/a.wav", sha256="abc")
+        s.add(rec)
+        s.commit()
+        s.refresh(rec)
+        s.add(store.Transcript(recording_id=rec.id, sha256="abc", model="base", language="ru",
+                               segments_json='[{"speaker": "manager", "start": 0, "end": 1, '
+                                             '"text": "Алло"}]'))
+        s.commit()
+    engine.dispose()
+    con = sqlite3.connect(db_path)
+    con.execute("ALTER TABLE transcript DROP COLUMN quality_json")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == "2"
+        tr = s.exec(select(store.Transcript)).one()
+        doc = tr.to_doc()
+    assert doc.channels == [] and doc.dropped == [] and doc.text == "Алло"

@@ -164,10 +164,37 @@ def show(
     if output == "json":
         typer.echo(json.dumps(detail.to_dict(), ensure_ascii=False, indent=2))
         return
-    _print_detail(detail, settings.short_call_s)
+    _print_detail(detail, settings.short_call_s, settings.min_speech_coverage)
 
 
-def _print_detail(d: Any, short_s: float) -> None:
+def _print_hearing(con: Any, channels: list[Any], dropped: list[Any], low: float) -> None:
+    """How much of each channel the recogniser heard, and what the guards dropped."""
+    from rich.markup import escape
+
+    if not channels:
+        return
+    parts = []
+    for ch in channels:
+        cov, wpm = ch.coverage, ch.words_per_min
+        text = (f"{escape(ch.speaker)}: {'-' if cov is None else f'{100 * cov:.0f}%'} of its sound "
+                f"decoded, {ch.words} words" + ("" if wpm is None else f" ({wpm:.0f}/min)"))
+        if ch.dropped:
+            text += ", dropped " + ", ".join(f"{n} {why}" for why, n in sorted(ch.dropped.items()))
+        parts.append(f"[red]{text}[/red]" if cov is not None and cov < low else text)
+    con.print("speech: " + "; ".join(parts))
+    for ch in channels:
+        if ch.coverage is not None and ch.coverage < low:
+            con.print(f"[yellow]low speech coverage on the {escape(ch.speaker)} channel "
+                      f"({100 * ch.coverage:.0f}% under {100 * low:.0f}%): the transcript may miss "
+                      "what was said there; listen before acting on the verdict[/yellow]")
+    if dropped:
+        con.print(f"[bright_black]{len(dropped)} segment(s) dropped as recognition artefacts "
+                  "(not analysed): " + "; ".join(
+                      f"{fmt_duration(s.start)} {escape(s.speaker)} {escape(s.dropped)}: "
+                      f"«{escape(s.text[:60])}»" for s in dropped[:5]) + "[/bright_black]")
+
+
+def _print_detail(d: Any, short_s: float, low_coverage: float = 0.8) -> None:
     from rich.markup import escape
 
     con = make_console()
@@ -220,6 +247,7 @@ def _print_detail(d: Any, short_s: float) -> None:
     if d.transcript is None:
         con.print("  (no stored transcript)")
         return
+    _print_hearing(con, d.transcript.channels, d.transcript.dropped, low_coverage)
     for v in d.segments:
         seg = v.segment
         sp = SPEAKER_STYLE.get(seg.speaker, "white")

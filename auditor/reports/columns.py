@@ -106,6 +106,9 @@ def problem_columns() -> list[Column]:
         Column("verdict", "Verdict", lambda p: p.verdict),
         Column("missing", "Missing stages", lambda p: ", ".join(p.missing), "list"),
         Column("reason", "Reason", lambda p: p.reason),
+        Column("speech_coverage", "Heard",
+               lambda p: None if p.speech_coverage is None else round(100 * p.speech_coverage),
+               "pct", "Speech heard, %"),
         Column("reviewed", "Reviewed", lambda p: "yes" if p.reviewed else "no"),
         Column("path", "File", lambda p: p.path),
     ]

@@ -32,6 +32,8 @@ def _style(col: Column, value: Any, row: Any, t: Targets) -> str:
         return _VERDICT_STYLE.get(value, "")
     if col.key == "short_sales" and value:
         return "red"
+    if col.key == "speech_coverage" and value is not None and value < 100 * t.min_speech_coverage:
+        return "red"
     return ""
 
 
@@ -83,11 +85,15 @@ def report_tables(report: Report, limit: int | None = 50) -> list[Any]:
     ]
     problems = report.problems[:limit] if limit else report.problems
     more = len(report.problems) - len(problems)
+    notes = []
+    if more > 0:
+        notes.append(f"... and {more} more (use --format csv --table calls)")
+    if report.partly_heard:
+        notes.append(f"{report.partly_heard} of them heard only in part (speech coverage under "
+                     f"{100 * t.min_speech_coverage:.0f}%): listen before acting on the verdict")
     out.append(table("Missed opportunities and incomplete calls, worst first",
                      [c for c in problem_columns() if c.key not in ("path", "reviewed")],
-                     problems, t,
-                     caption=f"... and {more} more (use --format csv --table calls)"
-                     if more > 0 else None))
+                     problems, t, caption="\n".join(notes) or None))
     out.append(table("Reviewer agreement with the automatic verdict", agreement_columns(),
                      report.agreement, t))
     return out
