@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: setup demo test lint typecheck bench fixtures real-fixtures corpus-asr clean
+.PHONY: setup demo test lint typecheck bench fixtures real-fixtures corpus-asr train clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/stats.py
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/rescore.py
@@ -47,6 +48,10 @@ bench: setup
 # Regenerate the audio fixtures (needs festival, festvox-ru and sox; tests never do).
 fixtures:
 	$(BIN)/python fixtures/make_fixtures.py
+
+# Retrain models/calltype-model.json from the labelled corpora (deterministic).
+train: setup
+	$(BIN)/python -m auditor.analysis.train
 
 # fixtures/real/: real speech from ../shared/real made phone-like (no festival needed).
 real-fixtures: setup

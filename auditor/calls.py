@@ -23,8 +23,11 @@ from auditor.records import STAGES, ChannelStats, speech_coverage
 from auditor.redact import mask_phone, redact_path, redact_text
 
 # Worst first: what a head of sales should listen to before anything else.
-VERDICT_RANK = {"missed_opportunity": 0, "incomplete": 1, "failed": 2, "ok": 3,
-                "no_contact": 4, "exempt": 5}
+VERDICT_RANK = {"missed_opportunity": 0, "incomplete": 1, "inconclusive": 2, "failed": 3, "ok": 4,
+                "no_contact": 5, "exempt": 6}
+
+
+REVIEW_VERDICTS = ("missed_opportunity", "incomplete", "ok", "inconclusive")
 
 
 @dataclass
@@ -39,6 +42,9 @@ class CallFilter:
     unreviewed: bool = False
     status: str | None = None  # done | failed | ...
     ids: list[int] | None = None
+    # Automatic sales-call verdicts and inconclusive calls nobody has reviewed,
+    # the least sure first: where a reviewer's ear is worth most.
+    needs_review: bool = False
 
 
 @dataclass
@@ -70,6 +76,7 @@ class CallRow:
     transcript_id: int | None = None
     # The least-heard channel's share of its sound that reached the recogniser.
     speech_coverage: float | None = None
+    confidence: float | None = None  # of the automatic analysis
 
     @property
     def is_sales(self) -> bool:
@@ -115,6 +122,7 @@ def _row(rec: Any, an: Any | None, rv: store.Review | None, language: str | None
         row.stages_found = [s for s in an.stages_found.split(",") if s]
         row.ruleset_version = an.ruleset_version
         row.transcript_id = an.transcript_id
+        row.confidence = an.confidence
         row.language = language
     if rv is not None:
         row.reviewed = True
@@ -146,6 +154,7 @@ class _AnalysisCols:
     stages_found: str
     ruleset_version: str
     transcript_id: int | None
+    confidence: float
 
 
 def _latest_reviews(s: Session, ids: list[int] | None
@@ -191,7 +200,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         sa_select(col(R.id), col(R.path), col(R.manager), col(R.client), col(R.started_at),
                   col(R.duration_s), col(R.status), col(R.error), col(A.id).label("an_id"),
                   col(A.call_type), col(A.verdict), col(A.reason), col(A.stages_found),
-                  col(A.ruleset_version), col(A.transcript_id), col(T.language),
+                  col(A.ruleset_version), col(A.transcript_id), col(A.confidence), col(T.language),
                   col(T.quality_json))
         .join(A, col(A.recording_id) == col(R.id), isouter=True)
         .join(T, col(T.id) == col(A.transcript_id), isouter=True)
@@ -219,7 +228,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         q = q.where(func.coalesce(latest(col(Rv.verdict)), col(A.verdict)) == f.verdict)
     if f.call_type:
         q = q.where(func.coalesce(latest(col(Rv.call_type)), col(A.call_type)) == f.call_type)
-    if f.unreviewed:
+    if f.unreviewed or f.needs_review:
         q = q.where(~exists().where(col(Rv.recording_id) == col(R.id)))
     with Session(engine) as s:
         records = list(s.connection().execute(q))
@@ -227,7 +236,8 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
     rows = []
     for r in records:
         an = None if r.an_id is None else _AnalysisCols(
-            r.call_type, r.verdict, r.reason, r.stages_found, r.ruleset_version, r.transcript_id)
+            r.call_type, r.verdict, r.reason, r.stages_found, r.ruleset_version, r.transcript_id,
+            r.confidence)
         row = _row(r, an, reviews.get(r.id or 0), r.language)
         row.review_count = counts.get(row.id, 0)
         row.speech_coverage = _coverage(r.quality_json)
@@ -240,7 +250,12 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         rows = [r for r in rows if r.is_sales and f.missing in r.stages_missing]
     if f.unreviewed:
         rows = [r for r in rows if not r.reviewed]
-    rows.sort(key=sort_key if worst_first else (lambda r: (r.started_at or datetime.min, r.id)))
+    if f.needs_review:
+        rows = [r for r in rows if not r.reviewed and (r.verdict in REVIEW_VERDICTS)]
+        rows.sort(key=lambda r: (r.confidence if r.confidence is not None else 1.0, sort_key(r)))
+    else:
+        rows.sort(key=sort_key if worst_first
+                  else (lambda r: (r.started_at or datetime.min, r.id)))
     return [r.redacted() for r in rows] if redact else rows
 
 

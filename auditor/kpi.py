@@ -24,7 +24,9 @@ from auditor.records import SALES_TYPES, STAGES, VERDICTS
 
 UNKNOWN_MANAGER = "(unknown)"
 ALL_MANAGERS = "All managers"
-PROBLEM_VERDICTS = ("missed_opportunity", "incomplete")
+# The calls a head of sales listens to: the accusing verdicts, and the calls the
+# audio could not support a verdict on.
+PROBLEM_VERDICTS = ("missed_opportunity", "incomplete", "inconclusive")
 VERDICT_KEYS: tuple[str, ...] = (*VERDICTS, "failed", "pending")
 
 
@@ -281,7 +283,7 @@ def agreement(calls: Iterable[CallRow]) -> list[AgreementRow]:
 
 
 def problem_calls(calls: Iterable[CallRow]) -> list[ProblemCall]:
-    """Missed opportunities and incomplete calls, worst first."""
+    """Missed opportunities, incomplete and inconclusive calls, worst first."""
     bad = sorted((c for c in calls if c.verdict in PROBLEM_VERDICTS), key=sort_key)
     return [ProblemCall(id=c.id, manager=c.manager or UNKNOWN_MANAGER, client=c.client,
                         started_at=c.started_at, duration_s=c.duration_s, verdict=c.verdict or "",

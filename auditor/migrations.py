@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection, Engine
 
 
 def _v1_quality(conn: Connection) -> None:
-    """1 -> 2: per-channel speech coverage and the dropped segments of a transcript."""
+    """1 -> 2: per-channel speech coverage and dropped segments; each analysis's confidence."""
     conn.execute(text("ALTER TABLE transcript ADD COLUMN quality_json TEXT NOT NULL DEFAULT '{}'"))
+    conn.execute(text("ALTER TABLE analysis ADD COLUMN confidence FLOAT NOT NULL DEFAULT 1.0"))
 
 
 # version N -> the function that upgrades N to N+1

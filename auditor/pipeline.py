@@ -30,11 +30,9 @@ from auditor.config import Settings
 from auditor.errors import AudioError, AuditorError
 from auditor.intake import Discovery, discover
 from auditor.records import (
-    STAGES,
     AudioInfo,
     CallAnalysis,
     RecordingInfo,
-    StageResult,
     Transcript,
 )
 from auditor.redact import mask_phone, redact_segments
@@ -357,10 +355,7 @@ class Auditor:
     def _analyze(self, doc: Transcript) -> CallAnalysis:
         with self._analysis_lock:  # pure Python (no gain from threads); spaCy loads once
             t0 = time.perf_counter()
-            if not any(seg.text.strip() for seg in doc.segments):
-                result = no_speech_analysis(doc)
-            else:
-                result = self.analyzer(doc, self.settings)
+            result = self.analyzer(doc, self.settings)
             self._add("analysis", time.perf_counter() - t0)
         return result
 
@@ -453,21 +448,6 @@ class Auditor:
                 row = store.Recording(path=path, sha256="", manager=rec.manager,
                                       client=client, started_at=rec.started_at)
             self._fail(s, row, error)
-
-
-def no_speech_analysis(doc: Transcript) -> CallAnalysis:
-    """Silence, a ring, a dropped line: nobody spoke, so there was no contact."""
-    reason = "no speech recognised: silence, ringing or a dropped line"
-    return CallAnalysis(
-        call_type="no_contact",
-        verdict="no_contact",
-        stages={stage: StageResult(stage, False, reason="no speech") for stage in STAGES},
-        duration_s=doc.duration,
-        ruleset_version=_ruleset_version(doc.language),
-        language=doc.language,
-        call_type_reason=reason,
-        reason=reason,
-    )
 
 
 def _stored_path(path: Path) -> str:

@@ -18,7 +18,11 @@ SPEAKERS: tuple[str, ...] = ("manager", "client", "unknown")
 STAGES: tuple[str, ...] = ("profile", "needs", "presentation", "next_step")
 CALL_TYPES: tuple[str, ...] = ("new_client", "existing_client", "post_sale", "no_contact")
 SALES_TYPES: tuple[str, ...] = ("new_client", "existing_client")
-VERDICTS: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity", "exempt", "no_contact")
+VERDICTS: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity", "exempt", "no_contact",
+                             "inconclusive")
+# The verdicts that say a manager did something wrong, and those that do not.
+ACCUSING: tuple[str, ...] = ("missed_opportunity", "incomplete")
+BLAMELESS: tuple[str, ...] = ("ok", "exempt", "no_contact")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Text, UniqueConstraint, event
+from sqlalchemy import Column, Float, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -27,7 +27,7 @@ from auditor.records import Transcript as TranscriptDoc
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: transcript.quality_json (channel coverage, dropped segments)
+SCHEMA_VERSION = 2  # 2: transcript.quality_json (coverage, dropped segments), analysis.confidence
 
 
 def utcnow() -> datetime:
@@ -121,6 +121,8 @@ class Analysis(SQLModel, table=True):
     reason: str = ""
     stages_found: str = ""  # comma-separated, for filtering in SQL
     stages_missing: str = ""
+    confidence: float = Field(default=1.0, sa_column=Column(Float, nullable=False,
+                                                            server_default="1.0"))
     details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_at: NaiveDatetime = Field(default_factory=utcnow)
 
@@ -277,6 +279,7 @@ def save_analysis(
     row.reason = result.reason
     row.stages_found = ",".join(result.stages_found)
     row.stages_missing = ",".join(result.stages_missing)
+    row.confidence = result.confidence
     row.details_json = json.dumps(result.to_dict(), ensure_ascii=False)
     row.created_at = utcnow()
     s.add(row)

@@ -41,9 +41,11 @@ def test_language_tags_and_detection():
     assert set(SUPPORTED_LANGUAGES) == {"ru", "en"}
 
 
-def test_empty_transcript_is_refused():
-    with pytest.raises(InputError, match="no speech"):
-        analyze(Transcript([Segment("manager", 0, 1, "  ")], language="ru"))
+def test_a_transcript_without_words_is_a_call_with_no_contact():
+    """The analysis decides "no speech" itself, so audit and rescore agree (no error)."""
+    result = analyze(Transcript([Segment("manager", 0, 1, "  ")], language="ru", duration_s=12))
+    assert (result.call_type, result.verdict) == ("no_contact", "no_contact")
+    assert "no speech" in result.reason and result.duration_s == 12
 
 
 def test_lemmas_are_normalised_so_every_word_form_matches():

@@ -36,7 +36,8 @@ def analyze(transcript: Transcript, settings: Settings | None = None) -> CallAna
 
 def ruleset_version(language: str) -> str:
     """Version string of the rules used for a language ('ru', 'en', 'en-US', ...)."""
+    from auditor.analysis.model import models_version
     from auditor.analysis.nlp import resolve_language
     from auditor.analysis.rules import ruleset_version as _version
 
-    return _version(resolve_language(language))
+    return f"{_version(resolve_language(language))}+{models_version()}"

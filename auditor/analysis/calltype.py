@@ -21,10 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.analysis.dialogue import Clause, Dialogue
+from auditor.analysis.features import NO_CONTACT_KINDS, Features
+from auditor.analysis.model import CallTypeModel, load_model
 from auditor.analysis.scoring import StageScore
 from auditor.records import Evidence
 
 _MAX_EVIDENCE = 4
+# The two rules of LABELING below overrule the model only where it is less sure
+# than this (a misheard cue word must not overturn a clear reading).
+_SURE = 0.75
 _VOICEMAIL_REPLY_WORDS = 15  # more than this from the client side = someone picked up
 
 
@@ -36,9 +41,97 @@ class CallTypeDecision:
     confidence: float = 0.8
     topics: list[str] = field(default_factory=list)
     selling: float = 0.0
+    probabilities: dict[str, float] = field(default_factory=dict)
 
 
-def decide_call_type(dialogue: Dialogue, scores: dict[str, StageScore]) -> CallTypeDecision:
+_FEATURE_WORDS = {
+    "stage_profile": "the manager asks about the client",
+    "stage_needs": "the manager asks about the need",
+    "stage_presentation": "the manager presents",
+    "stage_next_step": "a next step is agreed",
+    "manager_questions": "the manager asks questions",
+    "offers_new": "the manager offers something new or better",
+    "asks_need": "the manager asks what the client wants",
+    "sells": "the manager sells: asks what the client wants and offers something",
+    "client_questions": "the client asks questions",
+    "org_topics": "organisational topics of a deal",
+    "org_manager": "the manager talks about running a deal",
+    "org_client": "the client talks about running a deal",
+    "org_share": "most of the talk is organisational",
+    "org_in_pitch": "organisational words inside the pitch",
+    "deal_reference": "refers to an existing order or contract",
+    "existing": "refers to past business with us",
+    "existing_manager": "the manager refers to a past shared with the client",
+    "client_orders": "the client orders",
+    "selling_cues": "offers and price questions",
+    "price_talk": "prices are discussed",
+    "manager_words": "the manager talks at length",
+    "client_words": "the client talks at length",
+    "client_share": "the client does most of the talking",
+    "turns": "many exchanges",
+    "mono": "mono recording",
+    "nc_voicemail": "a voicemail greeting",
+    "nc_wrong_number": "a wrong number",
+    "nc_bad_line": "a bad line",
+    "nc_gatekeeper": "a gatekeeper",
+    "nc_connect": "the manager asks to be put through",
+    "nc_callback": "asked to call back",
+    "nc_busy": "the client is busy",
+    "nc_ivr": "an automated menu or announcement",
+}
+
+
+def decide_call_type(dialogue: Dialogue, scores: dict[str, StageScore], features: Features,
+                     model: CallTypeModel | None = None) -> CallTypeDecision:
+    """The call type the model gives the dialogue's features, explained by its strongest features."""
+    model = model or load_model()
+    probs = model.probabilities(features)
+    call_type = max(probs, key=lambda k: probs[k])
+    if call_type == "no_contact" and probs["no_contact"] < _SURE and not any(
+            features.values.get(f"nc_{kind}", 0.0) > 0 for kind in NO_CONTACT_KINDS):
+        # LABELING names what no contact is: voicemail, an automated menu, a wrong
+        # number, a gatekeeper, "call back later", a bad or dropped line. Each has
+        # cues; a call where none of them was heard is a conversation (an enquiry
+        # answered with a bare price is a missed opportunity), unless everything
+        # else says otherwise (a misheard "call me after four" loses its cue).
+        call_type = max((k for k in probs if k != "no_contact"), key=lambda k: probs[k])
+    if call_type == "post_sale" and probs["post_sale"] < _SURE and features.values.get("sells"):
+        # LABELING: a call that starts as post-sale and turns into selling (the
+        # manager asks what the client needs and offers something new) is a
+        # sales call with a current customer; where the model is not sure, that
+        # decides (where it is, misheard cue words do not overrule it).
+        call_type = "existing_client"
+
+    pushed = [(n, v) for n, v in model.contributions(features, call_type) if v > 0.15][:3]
+    clauses: list[Clause] = []
+    quoted: list[Evidence] = []
+    for name, _ in pushed:
+        if name[:2] in ("m:", "c:"):
+            lemma, manager = name[2:], name[0] == "m"
+            clauses += [c for c in dialogue.clauses()
+                        if (dialogue.turns[c.turn].p_manager >= 0.5) == manager
+                        and any(t.lemma_ == lemma for t in dialogue.turns[c.turn].doc[c.start:c.end])][:1]
+        elif name.startswith("rules_"):
+            quoted += features.rule_evidence
+        else:
+            clauses += features.evidence.get(name, [])
+    why = "; ".join(_FEATURE_WORDS.get(n, n) for n, _ in pushed) or "no strong sign either way"
+    if call_type == "new_client" and not features.values.get("existing"):
+        why += "; no sign of past business with us"
+    label = {"new_client": "sales conversation with a prospect",
+             "existing_client": "sales conversation with a current customer",
+             "post_sale": "organizational call about a deal that exists, no selling",
+             "no_contact": "no conversation with the decision maker"}[call_type]
+    d = _decision(dialogue, call_type, clauses,
+                  f"{label} ({why}; p={probs[call_type]:.2f})", round(probs[call_type], 2),
+                  mono=False)
+    seen = {(e.start, e.quote) for e in d.evidence}
+    d.evidence += [e for e in quoted if (e.start, e.quote) not in seen][:_MAX_EVIDENCE - len(d.evidence)]
+    d.probabilities = {k: round(v, 3) for k, v in probs.items()}
+    return d
+
+
+def rule_call_type(dialogue: Dialogue, scores: dict[str, StageScore]) -> CallTypeDecision:
     """Classify the call; the reason names the cues that decided it."""
     cfg = dialogue.rules.calltype
     clauses = dialogue.clauses()

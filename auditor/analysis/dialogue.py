@@ -101,6 +101,9 @@ class Dialogue:
     turns: list[Turn]
     language: str
     rules: RuleSet
+    # Stage thresholds are multiplied by this: lower for speech-recognition
+    # output, where cue words are misheard (models/decision.toml [recognised]).
+    threshold_scale: float = 1.0
 
     @property
     def attributed(self) -> bool:
@@ -111,8 +114,14 @@ class Dialogue:
         return [c for t in self.turns for c in t.clauses]
 
 
-def build_dialogue(segments: list[Segment], docs: list[Doc], rules: RuleSet) -> Dialogue:
-    """Split turns into clauses, find cues, mark questions and infer mono roles."""
+def build_dialogue(segments: list[Segment], docs: list[Doc], rules: RuleSet,
+                   trust_punctuation: bool = True) -> Dialogue:
+    """Split turns into clauses, find cues, mark questions and infer mono roles.
+
+    Without ``trust_punctuation`` (speech-recognition output: Whisper often
+    ends a question with a full stop) a clause's question form is read from
+    its words even when it ends with a full stop; a "?" still decides.
+    """
     cfg = rules.dialogue
     fillers = frozenset(cfg.get("fillers", []))
     markers = frozenset(cfg.get("clause_markers", []))
@@ -130,6 +139,8 @@ def build_dialogue(segments: list[Segment], docs: list[Doc], rules: RuleSet) -> 
         spans = _clause_spans(doc, markers)
         clauses = []
         punctuated = any(t.text in _SENT_END or "?" in t.text for t in doc)
+        if not trust_punctuation:
+            punctuated = False  # for the question test only; clauses still split at "."
         for start, end in spans:
             # A cue must lie within one clause: "у нас | кстати новая коллекция"
             # is two clauses, and a pattern gap must not bridge them.

@@ -19,7 +19,16 @@ from typing import Any
 from auditor.analysis.loaders import load_transcript
 from auditor.config import Settings
 from auditor.errors import InputError
-from auditor.records import CALL_TYPES, SALES_TYPES, STAGES, VERDICTS, CallAnalysis, Evidence
+from auditor.records import (
+    ACCUSING,
+    BLAMELESS,
+    CALL_TYPES,
+    SALES_TYPES,
+    STAGES,
+    VERDICTS,
+    CallAnalysis,
+    Evidence,
+)
 
 
 @dataclass
@@ -69,6 +78,10 @@ class EvalReport:
     n: int = 0
     call_type_correct: int = 0
     verdict_correct: int = 0
+    # A call whose manager did nothing wrong reported as missed or incomplete:
+    # the costliest error, a head of sales acts on it against a person.
+    false_accusations: int = 0
+    inconclusive: int = 0
     stages: dict[str, StageMetrics] = field(
         default_factory=lambda: {s: StageMetrics() for s in STAGES})
     stages_sales_only: dict[str, StageMetrics] = field(
@@ -92,6 +105,14 @@ class EvalReport:
         return self.verdict_correct / self.n if self.n else 0.0
 
     @property
+    def false_accusation_rate(self) -> float:
+        return self.false_accusations / self.n if self.n else 0.0
+
+    @property
+    def inconclusive_rate(self) -> float:
+        return self.inconclusive / self.n if self.n else 0.0
+
+    @property
     def macro_f1(self) -> float:
         return sum(m.f1 for m in self.stages.values()) / len(self.stages)
 
@@ -107,6 +128,10 @@ class EvalReport:
         else:
             self.misses.append(Miss(call_id, path, "call_type", exp_type, result.call_type,
                                     result.call_type_reason, list(result.call_type_evidence)))
+        if exp_verdict in BLAMELESS and result.verdict in ACCUSING:
+            self.false_accusations += 1
+        if result.verdict == "inconclusive":
+            self.inconclusive += 1
         if result.verdict == exp_verdict:
             self.verdict_correct += 1
         else:
@@ -139,6 +164,9 @@ class EvalReport:
             "call_type_accuracy": round(self.call_type_accuracy, 4),
             "verdict_accuracy": round(self.verdict_accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
+            "false_accusations": self.false_accusations,
+            "false_accusation_rate": round(self.false_accusation_rate, 4),
+            "inconclusive": self.inconclusive,
             "stages": {s: m.to_dict() for s, m in self.stages.items()},
             "stages_sales_only": {s: m.to_dict() for s, m in self.stages_sales_only.items()},
         }

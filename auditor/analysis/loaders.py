@@ -25,7 +25,7 @@ from typing import Any
 
 from auditor.analysis.nlp import detect_language
 from auditor.errors import InputError
-from auditor.records import SPEAKERS, Segment, Transcript
+from auditor.records import SPEAKERS, ChannelStats, Segment, Transcript
 
 SPEAKER_LABELS = {
     "менеджер": "manager", "продавец": "manager", "manager": "manager", "agent": "manager",
@@ -92,7 +92,17 @@ def _from_json(path: Path, text: str) -> tuple[Transcript, dict[str, Any] | None
     if not isinstance(raw_segments, list):
         raise InputError(f"{path}: no 'segments' list")
     segments = [_segment(path, i, s) for i, s in enumerate(raw_segments)]
-    if not any(s.text.strip() for s in segments):
+    # Speech-recognition output says what the recogniser heard per channel; a
+    # call with nothing recognised in it is still a call (no contact).
+    source: dict[str, Any] = data["source"] if isinstance(data.get("source"), dict) else {}
+    raw_channels = data.get("channels", source.get("channels")) or []
+    raw_dropped = data.get("dropped", source.get("dropped")) or []
+    try:
+        channels = [ChannelStats.from_dict(c) for c in raw_channels]
+        dropped = [Segment.from_dict(d) for d in raw_dropped]
+    except (TypeError, ValueError, AttributeError):
+        raise InputError(f"{path}: 'channels' and 'dropped' must be lists of objects") from None
+    if not any(s.text.strip() for s in segments) and not channels:
         raise InputError(f"{path}: no speech in 'segments'")
     duration = data.get("duration_s")
     if duration is not None:
@@ -113,6 +123,7 @@ def _from_json(path: Path, text: str) -> tuple[Transcript, dict[str, Any] | None
     transcript = Transcript(
         segments=segments, language=language, duration_s=duration,
         source=str(data.get("id") or path.name), model=str(data.get("model", "")),
+        channels=channels, dropped=dropped,
     )
     return transcript, labels
 
@@ -135,7 +146,13 @@ def _segment(path: Path, i: int, raw: Any) -> Segment:
         raise InputError(f"{where}: 'start' and 'end' must be numbers") from None
     if end < start:
         raise InputError(f"{where}: ends ({end}) before it starts ({start})")
-    return Segment(SPEAKER_LABELS[speaker.strip().lower()], start, end, text)
+    try:
+        conf = [None if raw.get(k) is None else float(raw[k])
+                for k in ("avg_logprob", "no_speech_prob", "compression_ratio")]
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: confidence figures must be numbers") from None
+    return Segment(SPEAKER_LABELS[speaker.strip().lower()], start, end, text, conf[0], conf[1],
+                   conf[2])
 
 
 def _from_text(path: Path, text: str) -> Transcript:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from auditor.analysis.dialogue import Clause, Turn
 
 MONO_FULL_WEIGHT_P = 0.6
+# Even a turn the inference gives to the client counts this much: on recognised
+# mono calls the role inference errs often enough that a stage found only in a
+# turn it misattributed would otherwise be reported missing (an accusation).
+MONO_FLOOR = 0.4
 EPS = 1e-6
 
 
@@ -53,7 +57,7 @@ def manager_weight(turn: Turn) -> float:
     """
     if turn.attributed:
         return 1.0 if turn.speaker == "manager" else 0.0
-    return min(1.0, turn.p_manager / MONO_FULL_WEIGHT_P)
+    return max(MONO_FLOOR, min(1.0, turn.p_manager / MONO_FULL_WEIGHT_P))
 
 
 def declined_after(turns: list[Turn], turn: Turn, key_section: str) -> Clause | None:

@@ -91,7 +91,7 @@ def _score_asked(dialogue: Dialogue, stage: str) -> StageScore:
     cfg = rules.stages[stage]
     weak_beside = {f"{stage}.{n}" for n in cfg.get("weak_beside_profile", [])}
     weak_beside_needs = {f"{stage}.{n}" for n in cfg.get("weak_beside_needs", [])}
-    sc = StageScore(stage, threshold=float(cfg.get("threshold", 1.0)))
+    sc = StageScore(stage, threshold=float(cfg.get("threshold", 1.0)) * dialogue.threshold_scale)
     name_only: Clause | None = None
     client_said: Clause | None = None
     turns = dialogue.turns
@@ -99,10 +99,15 @@ def _score_asked(dialogue: Dialogue, stage: str) -> StageScore:
         for clause in turn.clauses:
             hits = clause.section_hits(stage)
             if stage == "profile" and clause.has_section("name_only"):
-                # "How may I address you?" is a greeting, whatever else it holds.
-                if clause.maybe_question and turn.p_manager >= 0.5:
-                    name_only = name_only or clause
-                continue
+                # "How may I address you?" is a greeting; only what else the
+                # clause asks ("... and which company are you from?") counts.
+                names = [h for h in clause.section_hits("name_only")]
+                hits = [h for h in hits if not any(n.start <= h.start < n.end or
+                                                   h.start <= n.start < h.end for n in names)]
+                if not hits:
+                    if clause.maybe_question and turn.p_manager >= 0.5:
+                        name_only = name_only or clause
+                    continue
             if not hits:
                 continue
             keys: set[str] = set()
@@ -181,7 +186,8 @@ def _why_not_asked(stage: str, sc: StageScore, name_only: Clause | None,
 def _score_presentation(dialogue: Dialogue) -> StageScore:
     rules = dialogue.rules
     cfg = rules.stages["presentation"]
-    sc = StageScore("presentation", threshold=float(cfg.get("threshold", 1.0)),
+    sc = StageScore("presentation",
+                    threshold=float(cfg.get("threshold", 1.0)) * dialogue.threshold_scale,
                     min_cue_weight=float(cfg.get("min_cue_weight", 0.0)),
                     strong_total=float(cfg.get("strong_total", float("inf"))))
     turns = dialogue.turns
@@ -209,7 +215,10 @@ def _score_presentation(dialogue: Dialogue) -> StageScore:
                 weight *= _INTRODUCTION
             if weight <= 0.05:
                 continue
-            if turn.p_manager >= 0.5 and not clause.has_section("introduction"):
+            # A mono call's inferred roles are not sure enough to rule out the
+            # strongest cue of a turn given to the client (scoring.MONO_FLOOR).
+            if (turn.p_manager >= 0.5 or not turn.attributed) and not clause.has_section(
+                    "introduction"):
                 sc.strongest = max(sc.strongest, max(rules.cues[k].weight for k in keys))
                 sc.likely_manager += weight
             sc.items.append(Scored(clause, weight, sorted(k.split(".", 1)[1] for k in keys)))

@@ -116,10 +116,12 @@ def analyze(
 def _render_report(report: EvalReport, misses: int) -> str:
     lines = [f"calls: {report.n}   call type accuracy: {report.call_type_accuracy:.3f}   "
              f"verdict accuracy: {report.verdict_accuracy:.3f}   macro F1: "
-             f"{report.macro_f1:.3f}"]
+             f"{report.macro_f1:.3f}   wrongly accused: {report.false_accusations} "
+             f"({100 * report.false_accusation_rate:.1f}%)   inconclusive: {report.inconclusive}"]
     for lang, sub in sorted(report.by_language.items()):
         lines.append(f"  {lang}: {sub.n} calls, call type {sub.call_type_accuracy:.3f}, "
-                     f"verdict {sub.verdict_accuracy:.3f}, macro F1 {sub.macro_f1:.3f}")
+                     f"verdict {sub.verdict_accuracy:.3f}, macro F1 {sub.macro_f1:.3f}, "
+                     f"wrongly accused {sub.false_accusations}")
     lines.append("")
     lines.append(f"{'stage':<14}{'precision':>10}{'recall':>8}{'F1':>7}   "
                  f"(sales calls only: P / R / F1)")

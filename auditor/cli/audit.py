@@ -295,6 +295,8 @@ def format_transcript(doc: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(
             {"language": doc.language, "duration_s": doc.duration_s, "model": doc.model,
+             "channels": [c.to_dict() for c in doc.channels],
+             "dropped": [s.to_dict() for s in doc.dropped],
              "segments": [s.to_dict() for s in segs]},
             ensure_ascii=False, indent=2,
         )

@@ -69,6 +69,9 @@ def calls(
     ] = None,
     unreviewed: Annotated[bool, typer.Option(
         "--unreviewed", help="Only calls no one has reviewed yet.")] = False,
+    needs_review: Annotated[bool, typer.Option(
+        "--needs-review", help="Unreviewed sales-call and inconclusive verdicts, the least "
+                               "confident analysis first.")] = False,
     status: Annotated[str | None, typer.Option(
         "--status", help="Audit status: " + "|".join(_STATUSES) + ".")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N calls.")
@@ -82,6 +85,8 @@ def calls(
     (UTF-8 with BOM, safe for spreadsheets) makes a review queue a team can split.
 
     Example: auditor calls --unreviewed --verdict missed_opportunity --format csv > queue.csv
+
+    Example: auditor calls --needs-review --limit 20
     """
     check_choice(output, ("table", "json", "csv"), "--format")
     if missing is not None:
@@ -94,7 +99,7 @@ def calls(
 
         settings, engine = open_engine(config, db, redact=redact or None)
         f = call_filter(manager, date_from, date_to, verdict, call_type, missing=missing,
-                         unreviewed=unreviewed, status=status,
+                         unreviewed=unreviewed, status=status, needs_review=needs_review,
                          short_below_s=settings.short_call_s if short else None)
         rows = query_calls(engine, f, redact=settings.redact)
     total = len(rows)
@@ -121,9 +126,9 @@ def _calls_table(rows: list[Any], short_s: float, total: int) -> None:
         console.print("no calls match")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for name in ("id", "started", "manager", "dur", "type", "verdict", "missing", "review"):
+    for name in ("id", "started", "manager", "dur", "type", "verdict", "conf", "missing", "review"):
         table.add_column(name, no_wrap=True, overflow="ellipsis",
-                         justify="right" if name in ("id", "dur") else "left")
+                         justify="right" if name in ("id", "dur", "conf") else "left")
     for r in rows:
         dur = fmt_duration(r.duration_s)
         if r.duration_s is not None and r.duration_s < short_s:
@@ -131,6 +136,7 @@ def _calls_table(rows: list[Any], short_s: float, total: int) -> None:
         verdict = verdict_markup(r.verdict) + (" [bold]✎[/bold]" if r.reviewed else "")
         table.add_row(str(r.id), fmt_when(r.started_at), escape(r.manager or "-"), dur,
                       r.call_type or "-", verdict,
+                      "-" if r.confidence is None else f"{r.confidence:.2f}",
                       " ".join(r.stages_missing) if r.is_sales else "",
                       escape(_review_cell(r)) if r.reviewed else (escape(r.error or "")
                                                                    if r.status == "failed" else ""))

@@ -134,6 +134,8 @@ def call_list_columns() -> list[Column]:
         Column("stages_missing", "stages_missing",
                lambda r: " ".join(r.stages_missing) if r.is_sales else None, "list"),
         Column("reason", "reason", lambda r: r.reason),
+        Column("confidence", "confidence", lambda r: r.confidence),
+        Column("speech_coverage", "speech_coverage", lambda r: r.speech_coverage),
         Column("path", "path", lambda r: r.path),
     ]
 

@@ -91,7 +91,7 @@ def report_tables(report: Report, limit: int | None = 50) -> list[Any]:
     if report.partly_heard:
         notes.append(f"{report.partly_heard} of them heard only in part (speech coverage under "
                      f"{100 * t.min_speech_coverage:.0f}%): listen before acting on the verdict")
-    out.append(table("Missed opportunities and incomplete calls, worst first",
+    out.append(table("Calls to listen to: missed, incomplete and inconclusive, worst first",
                      [c for c in problem_columns() if c.key not in ("path", "reviewed")],
                      problems, t, caption="\n".join(notes) or None))
     out.append(table("Reviewer agreement with the automatic verdict", agreement_columns(),
