@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from auditor import store
 from auditor.audio import file_sha256, probe
 from auditor.config import Settings
-from auditor.errors import AudioError, AuditorError
+from auditor.errors import AudioError, AuditorError, ModelError
 from auditor.intake import Discovery, discover
 from auditor.records import (
     STAGES,
@@ -286,6 +286,12 @@ class Auditor:
                     # a concurrent run stored the same transcript or analysis first
                     s.rollback()
                     return self._process(s, row, rec, info, item)
+            except ModelError:
+                # Not this recording's fault: the audit stops as a whole and the
+                # recording is left for the next run instead of stored as failed.
+                s.rollback()
+                self._release(s, item.recording_id)
+                raise
             except AuditorError as e:
                 s.rollback()
                 row = s.get(store.Recording, item.recording_id) or row
@@ -435,6 +441,18 @@ class Auditor:
             s.rollback()
             row = s.exec(select(store.Recording).where(store.Recording.path == path)).one()
         return row
+
+    def _release(self, s: Session, recording_id: int | None) -> None:
+        """Give up our claim on a recording without a verdict: it is audited next time."""
+        row = s.get(store.Recording, recording_id) if recording_id is not None else None
+        if row is None or row.claimed_by != self.owner:
+            return
+        row.status = "pending"
+        row.claimed_by = None
+        row.claimed_at = None
+        row.updated_at = store.utcnow()
+        s.add(row)
+        s.commit()
 
     def _fail(self, s: Session, row: store.Recording, error: str) -> None:
         row.status = "failed"

@@ -67,3 +67,40 @@ def test_broken_config_is_a_one_line_error_naming_the_key(tmp_path: Path) -> Non
     r = runner.invoke(app, ["audit", str(tmp_path), "--config", str(cfg)])
     assert r.exit_code == 2
     assert "short_call_s" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+def _speech_wav(path: Path) -> Path:
+    """Three seconds of real speech: silence would never get as far as the model."""
+    from .audio_gen import speech, write_wav
+
+    left, right = speech(3)
+    return write_wav(path, [left, right], 8000)
+
+
+def test_transcribe_with_a_model_that_cannot_be_loaded_exits_1(tmp_path: Path) -> None:
+    wav = _speech_wav(tmp_path / "call.wav")
+    r = runner.invoke(app, ["transcribe", str(wav), "--model", str(tmp_path / "no-such-model")])
+    assert r.exit_code == 1, r.output  # the command failed as a whole, not "some recordings"
+    assert r.stderr.strip().count("\n") == 0
+    assert "no model.bin" in r.stderr
+
+
+def test_audit_with_a_model_that_cannot_be_loaded_exits_1_and_fails_no_recording(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    root = tmp_path / "calls"
+    for name in ("a.wav", "b.wav"):
+        _speech_wav(root / "Anna" / name)
+    empty = tmp_path / "model"
+    empty.mkdir()
+    db = tmp_path / "a.db"
+    r = runner.invoke(app, ["audit", str(root), "--db", str(db), "--model", str(empty)])
+    assert r.exit_code == 1, r.output
+    assert r.stderr.strip().count("\n") == 0
+    assert "no model.bin" in r.stderr
+    # The recordings are not to blame: none is stored as failed or left claimed.
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT status, error, claimed_by FROM recording").fetchall()
+    assert rows and all(row == ("pending", None, None) for row in rows), rows

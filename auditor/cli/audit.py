@@ -198,7 +198,8 @@ def audit(
 
     Recordings already transcribed (same audio, model and language) are not
     transcribed again; a failed file is recorded with its reason and the batch
-    goes on. Exit code 0: all done; 3: some recordings failed; 130: interrupted.
+    goes on. Exit code 0: all done; 1: the audit could not run (e.g. the model
+    cannot be loaded); 3: some recordings failed; 130: interrupted.
 
     Example: auditor audit fixtures/recordings --db audit.db
     """
