@@ -26,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.records import VERDICTS
 
 from .audio_gen import silence, speech, write_encoded, write_wav
 from .conftest import RECORDINGS
@@ -92,16 +93,82 @@ def test_unusable_files_are_failed_with_a_one_line_reason(messy: dict[str, Any],
     assert status == "failed" and error == item["error"]
 
 
-@pytest.mark.parametrize("name", ["truncated.wav", "truncated.mp3", "full.mp3"])
-def test_truncated_files_audit_what_is_there_or_fail_cleanly(
-    messy: dict[str, Any], name: str
+def test_a_wav_cut_in_half_is_failed_as_truncated(messy: dict[str, Any]) -> None:
+    item = messy["items"]["truncated.wav"]
+    assert (item["status"], item["error"]) == ("failed",
+                                               "truncated: header says 0:10, file holds 0:05")
+
+
+def _heard(db: Path, name: str) -> str:
+    with sqlite3.connect(db) as con:
+        (segments,) = con.execute(
+            "SELECT t.segments_json FROM transcript t JOIN recording r ON r.sha256 = t.sha256 "
+            "WHERE r.path LIKE ?", (f"%{name}",)
+        ).fetchone()
+    return " ".join(s["text"].lower() for s in json.loads(segments))
+
+
+def test_an_intact_mp3_is_audited_like_the_wav_it_came_from(messy: dict[str, Any]) -> None:
+    item = messy["items"]["full.mp3"]
+    assert item["status"] == "done" and item["verdict"] in VERDICTS, item
+    assert item["duration_s"] == pytest.approx(10.0, abs=0.1)
+    assert "директор" in _heard(messy["db"], "full.mp3")
+
+
+def test_a_cut_mp3_is_audited_for_what_is_there(messy: dict[str, Any]) -> None:
+    # Audited for the frames that are there (the length in its Xing header is not checked).
+    item = messy["items"]["truncated.mp3"]
+    assert item["status"] == "done" and item["verdict"] in VERDICTS, item
+
+
+def _truncated_wav(path: Path, header_s: float, holds_s: float, rate: int = 8000) -> Path:
+    """A real recording whose header promises header_s seconds, cut to holds_s of data."""
+    import numpy as np
+
+    left, _ = speech(10)
+    reps = int(np.ceil(header_s / 10))
+    write_wav(path, [np.tile(left, reps)[: int(header_s * 16000)]], rate)
+    with path.open("r+b") as f:
+        f.truncate(44 + int(holds_s * rate) * 2)  # 44-byte header, 16-bit mono
+    return path
+
+
+def test_a_truncated_wav_is_failed_with_what_its_header_promised(
+    tmp_path: Path, model_cache: Path
 ) -> None:
-    item = messy["items"][name]
-    assert item["status"] in ("done", "failed")
-    if item["status"] == "failed":
-        assert item["error"] and "\n" not in item["error"]
-    else:
-        assert item["verdict"]
+    root = tmp_path / "calls"
+    _truncated_wav(root / "Ирина" / "cut.wav", header_s=180.0, holds_s=0.1)
+    _truncated_wav(root / "Ирина" / "half.wav", header_s=125.0, holds_s=70.0)
+    code, summary = audit_json(root, tmp_path / "a.db", model_cache)
+    assert code == 3
+    items = {Path(i["path"]).name: i for i in summary["items"]}
+    expected = {"cut.wav": "truncated: header says 3:00, file holds 0:00",
+                "half.wav": "truncated: header says 2:05, file holds 1:10"}
+    for name, error in expected.items():
+        assert (items[name]["status"], items[name]["verdict"], items[name]["error"]) == (
+            "failed", None, error)
+    with sqlite3.connect(tmp_path / "a.db") as con:
+        rows = dict(con.execute("SELECT path, status || ': ' || error FROM recording"))
+        assert con.execute("SELECT COUNT(*) FROM analysis").fetchone()[0] == 0
+        assert con.execute("SELECT COUNT(*) FROM transcript").fetchone()[0] == 0
+    assert {Path(p).name: v for p, v in rows.items()} == {
+        name: f"failed: {error}" for name, error in expected.items()}
+
+
+def test_a_wav_missing_under_a_second_or_never_finalised_is_not_truncated(tmp_path: Path) -> None:
+    from auditor.audio import probe
+    from auditor.errors import AudioError
+
+    nearly = _truncated_wav(tmp_path / "nearly.wav", header_s=20.0, holds_s=19.5)
+    assert probe(nearly).duration_s == pytest.approx(19.5, abs=0.01)
+    # A streaming writer that never filled in the data size: the file is what there is.
+    live = _truncated_wav(tmp_path / "live.wav", header_s=10.0, holds_s=10.0)
+    with live.open("r+b") as f:
+        f.seek(40)
+        f.write(b"\xff\xff\xff\xff")
+    assert probe(live).duration_s == pytest.approx(10.0, abs=0.01)
+    with pytest.raises(AudioError, match=r"^truncated: header says 0:20, file holds 0:18$"):
+        probe(_truncated_wav(tmp_path / "cut.wav", header_s=20.0, holds_s=18.4))
 
 
 @pytest.mark.parametrize("name", ["tiny.wav", "silence.wav"])
