@@ -245,7 +245,8 @@ def audit(
             if progress is not None:
                 progress.stop()
     if output == "json":
-        typer.echo(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(_summary_json(summary, settings.redact), ensure_ascii=False,
+                              indent=2))
     elif not quiet:
         _summary_table(summary, recordings, console, redact=settings.redact)
         if only_short:
@@ -261,17 +262,22 @@ def audit(
     raise typer.Exit(EXIT_OK)
 
 
-def _summary_json(summary: Any) -> dict[str, Any]:
+def _summary_json(summary: Any, redact: bool = False) -> dict[str, Any]:
+    from auditor.redact import redact_path
+
+    def shown(p: Any) -> str:
+        return redact_path(str(p)) if redact else str(p)
+
     return {
         "items": [
-            {"path": str(i.path), "recording_id": i.recording_id, "manager": i.manager,
+            {"path": shown(i.path), "recording_id": i.recording_id, "manager": i.manager,
              "status": i.status, "duration_s": i.duration_s, "call_type": i.call_type,
              "verdict": i.verdict, "missing": i.missing, "error": i.error,
              "transcribed": i.transcribed}
             for i in summary.items
         ],
-        "skipped": [str(p) for p in summary.skipped],
-        "problems": [{"path": str(p), "reason": r} for p, r in summary.problems],
+        "skipped": [shown(p) for p in summary.skipped],
+        "problems": [{"path": shown(p), "reason": shown(r)} for p, r in summary.problems],
         "failed": len(summary.failed),
         "not_short": summary.not_short,
         "interrupted": summary.interrupted,
