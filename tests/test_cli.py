@@ -104,3 +104,51 @@ def test_audit_with_a_model_that_cannot_be_loaded_exits_1_and_fails_no_recording
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT status, error, claimed_by FROM recording").fetchall()
     assert rows and all(row == ("pending", None, None) for row in rows), rows
+
+
+def _audit_table(width: int, root: Path) -> list[str]:
+    """The audit summary of three calls under long names, printed at a width: its data rows."""
+    import io
+
+    from rich.console import Console
+
+    from auditor.cli.audit import _summary_table
+    from auditor.pipeline import AuditItem, AuditSummary
+
+    folder = root / "Ирина Соколова"
+    items = [
+        AuditItem(folder / "2026-11-02_10-15-00_+79125550123.wav", 1, "Ирина Соколова", "done",
+                  368.0, "existing_client", "incomplete", ["needs", "presentation"]),
+        AuditItem(folder / "2026-11-02_11-40-12_+79034447788.wav", 2, "Ирина Соколова", "done",
+                  95.0, "new_client", "missed_opportunity",
+                  ["profile", "needs", "presentation", "next_step"]),
+        AuditItem(folder / "2026-11-02_12-00-00_+79501112233.wav", 3, "Ирина Соколова", "failed",
+                  None, error="truncated: header says 3:00, file holds 0:00"),
+    ]
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    _summary_table(AuditSummary(items=items), root, console)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert max(len(line) for line in out.splitlines()) <= width
+    lines = out.splitlines()
+    rule = next(i for i, line in enumerate(lines) if "━" in line)
+    return [line for line in lines[rule + 1:] if "│" in line]
+
+
+def test_audit_summary_keeps_each_recording_on_one_line_at_80_columns(tmp_path: Path) -> None:
+    rows = _audit_table(80, tmp_path)
+    assert len(rows) == 3  # one line per recording, none wrapped
+    assert [r.split("│")[4].strip() for r in rows] == ["incomplete", "missed_opportunity",
+                                                      "failed"]
+    first = rows[0].split("│")
+    # relative to the audited folder, elided in the middle: both ends still tell
+    assert first[0].startswith("Ирина Со") and first[0].rstrip().endswith("0123.wav")
+    assert "…" in first[0] and str(tmp_path) not in rows[0]
+    assert first[2] == "  6:08 "  # right-aligned
+
+
+def test_audit_summary_shows_whole_names_on_a_wide_terminal(tmp_path: Path) -> None:
+    rows = _audit_table(160, tmp_path)
+    assert len(rows) == 3
+    assert rows[0].startswith("Ирина Соколова/2026-11-02_10-15-00_+79125550123.wav ")
+    assert "truncated: header says 3:00, file holds 0:00" in rows[2]
+    assert "profile, needs, presentation, next_step" in rows[1]

@@ -116,36 +116,45 @@ class _Progress:
         self.progress.stop()
 
 
-def _summary_table(summary: Any, root: Path, console: Any, redact: bool = False) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+def summary_table(summary: Any, root: Path, redact: bool = False) -> Any:
+    """The end-of-audit table, one line per recording at any terminal width.
 
+    File names are relative to the audited folder and, where the terminal is
+    narrow, elided in the middle (their start and end both tell which call).
+    """
     from auditor.redact import redact_path
+    from auditor.reports.table import Fit, FittedTable
 
-    table = Table(title="Audit", show_lines=False)
-    for col in ("file", "manager", "duration", "call type", "verdict", "missing stages"):
-        table.add_column(col)
+    base = root if root.is_dir() else root.parent
+    # The file is cut last, and the verdict never: they say which call and what of it.
+    cols = [Fit("file", min_width=20, elide="middle", shrink=0), Fit("manager"),
+            Fit("length", numeric=True, flexible=False), Fit("call type"),
+            Fit("verdict", flexible=False), Fit("missing stages or error", min_width=10)]
     colors = {"ok": "green", "missed_opportunity": "red", "incomplete": "yellow",
               "exempt": "cyan", "no_contact": "dim", "failed": "red"}
+    rows = []
     for item in summary.items:
         try:
-            name = str(item.path.relative_to(root))
+            name = str(item.path.relative_to(base))
         except ValueError:
             name = str(item.path)
         if redact:
             name = redact_path(name)
         verdict = item.verdict if item.status == "done" else item.status
-        color = colors.get(verdict or "", "white")
-        table.add_row(
-            escape(name),
-            escape(item.manager or "-"),
-            fmt_duration(item.duration_s),
-            item.call_type or "-",
-            f"[{color}]{verdict}[/{color}]",
-            escape(", ".join(item.missing) if item.status == "done" else
-                   redact_path(item.error or "") if redact else (item.error or "")),
-        )
-    console.print(table)
+        last = (", ".join(item.missing) if item.status == "done" else
+                redact_path(item.error or "") if redact else (item.error or ""))
+        rows.append([(name, ""), (item.manager or "-", ""), (fmt_duration(item.duration_s), ""),
+                     (item.call_type or "-", ""), (verdict or "-", colors.get(verdict or "", "")),
+                     (last, "")])
+    return FittedTable("Audit", cols, rows)
+
+
+def _summary_table(summary: Any, root: Path, console: Any, redact: bool = False) -> None:
+    from rich.markup import escape
+
+    from auditor.redact import redact_path
+
+    console.print(summary_table(summary, root, redact))
     counts: dict[str, int] = {}
     for item in summary.items:
         key = item.verdict if item.status == "done" else item.status
