@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: setup demo test lint typecheck bench fixtures real-fixtures corpus-asr clean
+.PHONY: setup demo test test-fast lint typecheck bench fixtures real-fixtures corpus-asr clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ typecheck: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+# Everything but real speech recognition (tests marked slow): under a minute.
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/analysis.py

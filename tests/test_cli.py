@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -36,22 +35,28 @@ def test_every_command_help_has_an_example(command: str) -> None:
     assert f"auditor {command}" in r.stdout
 
 
-def test_help_is_instant_because_heavy_imports_are_lazy() -> None:
+HEAVY = ("faster_whisper", "ctranslate2", "onnxruntime", "spacy", "thinc", "pymorphy3", "av",
+         "numpy", "sqlalchemy", "sqlmodel", "jinja2")
+
+
+def test_help_loads_no_model_or_nlp_library() -> None:
+    """--help stays instant: the heavy libraries are imported inside the commands.
+
+    Checked in a fresh interpreter after the help of the app and of its two
+    heaviest commands has really been printed.
+    """
     code = (
-        "import sys, time; t = time.perf_counter();"
-        "from auditor.cli import app;"
-        "heavy = [m for m in ('faster_whisper', 'ctranslate2', 'spacy', 'av', 'sqlalchemy',"
-        " 'numpy') if m in sys.modules];"
-        "print(heavy)"
+        "import sys\n"
+        "from auditor.cli import main\n"
+        "for argv in (['--help'], ['audit', '--help'], ['report', '--help']):\n"
+        "    sys.argv = ['auditor', *argv]\n"
+        "    try:\n        main()\n    except SystemExit as e:\n        print('EXIT', e.code)\n"
+        f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-    t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "auditor", "--help"], capture_output=True, check=False)
-    elapsed = time.perf_counter() - t0
-    assert r.returncode == 0
-    # generous bound: the point is that no model or NLP library loads for --help
-    assert elapsed < 1.0, f"auditor --help took {elapsed:.2f}s"
+    lines = out.stdout.strip().splitlines()
+    assert out.stdout.count("Example:") == 3 and lines.count("EXIT 0") == 3, out.stdout
+    assert lines[-1] == "HEAVY []"
 
 
 def test_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
