@@ -7,7 +7,7 @@ OUT ?= out
 
 .PHONY: setup demo test test-fast lint typecheck bench fixtures real-fixtures corpus-asr clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
