@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: setup demo test lint typecheck bench fixtures real-fixtures corpus-asr train clean
+.PHONY: setup demo test test-fast lint typecheck bench fixtures real-fixtures corpus-asr train clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -35,6 +35,10 @@ typecheck: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+# Everything but real speech recognition (tests marked slow): under a minute.
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/analysis.py

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,109 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+# WAVE format tags whose duration is data bytes / block align (one block per frame).
+WAV_FRAME_CODECS = {1: "pcm_s", 3: "pcm_f", 6: "pcm_alaw", 7: "pcm_mulaw", 0xFFFE: "pcm_ext"}
+_MAX_CHUNKS = 64
+# A WAV may hold this much less than its header says (a writer cut off in its
+# last block) and still be audited; more, and it is a truncated file.
+TRUNCATION_TOLERANCE_S = 1.0
+
+
+@dataclass(frozen=True)
+class WavHeader:
+    """What a RIFF/WAVE header declares, and how much data the file really holds."""
+
+    tag: int
+    channels: int
+    sample_rate: int
+    byte_rate: int
+    block_align: int
+    fact_samples: int | None
+    data_offset: int
+    # The data size the header declares; None where a streaming writer left 0
+    # or 0xFFFFFFFF (the call was still being recorded): then the file is all there is.
+    declared: int | None
+    file_size: int
+
+    @property
+    def available(self) -> int:
+        """Data bytes actually in the file."""
+        return max(0, self.file_size - self.data_offset)
+
+    def seconds(self, nbytes: int) -> float | None:
+        """How long nbytes of this file's data play, or None when the header cannot tell."""
+        if self.sample_rate <= 0:
+            return None
+        if self.tag in WAV_FRAME_CODECS and self.block_align > 0:
+            return (nbytes // self.block_align) / self.sample_rate
+        if self.byte_rate > 0:
+            return nbytes / self.byte_rate
+        return None
+
+
+def read_wav_header(path: Path) -> WavHeader | None:
+    """The RIFF/WAVE header of a file (a few small reads), or None if it is not one we read.
+
+    RF64, RIFX and broken headers give None: FFmpeg reads those.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            fmt: tuple[int, int, int, int, int] | None = None
+            fact_samples: int | None = None
+            pos = 12
+            for _ in range(_MAX_CHUNKS):
+                f.seek(pos)
+                hdr = f.read(8)
+                if len(hdr) < 8:
+                    return None
+                cid, clen = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+                body = pos + 8
+                if cid == b"fmt ":
+                    data = f.read(16)
+                    if len(data) < 16:
+                        return None
+                    tag, ch, rate, byte_rate, align = struct.unpack("<HHIIH", data[:14])
+                    fmt = (tag, ch, rate, byte_rate, align)
+                elif cid == b"fact" and clen >= 4:
+                    fact_samples = struct.unpack("<I", f.read(4))[0]
+                elif cid == b"data":
+                    if fmt is None:
+                        return None
+                    declared = clen if 0 < clen < 0xFFFFFFFF else None
+                    return WavHeader(*fmt, fact_samples=fact_samples, data_offset=body,
+                                     declared=declared, file_size=size)
+                pos = body + clen + (clen & 1)
+                if pos >= size:
+                    return None
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _m_ss(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+def wav_truncation(path: Path) -> str | None:
+    """Why a WAV is truncated ("truncated: header says 3:00, file holds 0:00"), or None.
+
+    FFmpeg plays what is there and reports that as the duration, so a call whose
+    file was cut off would be audited as the few seconds left of it.
+    """
+    h = read_wav_header(path)
+    if h is None or h.declared is None or h.declared <= h.available:
+        return None
+    promised, holds = h.seconds(h.declared), h.seconds(h.available)
+    if promised is None or holds is None or promised - holds < TRUNCATION_TOLERANCE_S:
+        return None
+    return f"truncated: header says {_m_ss(promised)}, file holds {_m_ss(holds)}"
+
+
 def _one_line(e: BaseException) -> str:
     """FFmpeg's own words without errno and path (the path is already on the row)."""
     strerror = getattr(e, "strerror", None)
@@ -47,11 +152,17 @@ def _one_line(e: BaseException) -> str:
 
 
 def probe(path: Path) -> AudioInfo:
-    """Duration, channels and sample rate from the container header (no decoding)."""
+    """Duration, channels and sample rate from the container header (no decoding).
+
+    A WAV whose header promises more than the file holds is refused (AudioError).
+    """
     import av
 
     if path.stat().st_size == 0:
         raise AudioError("empty file (0 bytes)")
+    truncated = wav_truncation(path)
+    if truncated is not None:
+        raise AudioError(truncated)
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             streams = container.streams.audio

@@ -11,7 +11,9 @@ them.
 A row is joined to a recording by file name (case-insensitive, path or URL
 prefix and extension ignored), else by the client's number and start time
 within a tolerance: PBX and CRM clocks, and ring time before answer, put the
-two a minute or so apart. Whatever the row says wins over the file name.
+two a minute or so apart. Whatever the row says wins over the file name; a
+row's language (``ru``, ``en``, ``English``...) is the language the call is
+transcribed and analysed in.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from auditor.records import RecordingInfo
 
 log = logging.getLogger(__name__)
 
-FIELDS: tuple[str, ...] = ("file", "manager", "client", "started_at", "direction", "date", "time")
+FIELDS: tuple[str, ...] = ("file", "manager", "client", "started_at", "direction", "date", "time",
+                           "language")
 
 # Lower-case, 'ё' -> 'е', punctuation collapsed to single spaces (see _norm_header).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -54,6 +57,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                   "тип", "тип звонка", "направление звонка"),
     "date": ("date", "дата"),
     "time": ("time", "время"),
+    "language": ("language", "lang", "call language", "spoken language", "язык", "язык звонка",
+                 "язык разговора"),
+}
+
+# Language names as CRMs write them -> the code Whisper and the analysis take.
+_LANGUAGE_NAMES = {
+    "russian": "ru", "rus": "ru", "русский": "ru", "рус": "ru", "ru": "ru",
+    "english": "en", "eng": "en", "английский": "en", "англ": "en", "en": "en",
+    "ukrainian": "uk", "ukr": "uk", "украинский": "uk",
+    "kazakh": "kk", "kaz": "kk", "казахский": "kk",
+    "german": "de", "deu": "de", "ger": "de", "немецкий": "de",
+    "auto": "auto",
 }
 
 _DATE_FORMATS = (
@@ -73,6 +88,7 @@ class CallLogRow:
     client: str | None = None
     started_at: datetime | None = None
     direction: str | None = None
+    language: str | None = None  # a language code (ru, en, ...): what the call is spoken in
 
 
 @dataclass
@@ -189,6 +205,15 @@ def parse_started(value: str) -> datetime | None:
     return dt
 
 
+def normalize_language(value: str | None) -> str | None:
+    """'en', 'EN', 'en-US', 'English', 'английский' -> 'en'; None if it is not a language."""
+    v = (value or "").strip().lower().replace("ё", "е")
+    if v in _LANGUAGE_NAMES:
+        return _LANGUAGE_NAMES[v]
+    m = re.fullmatch(r"([a-z]{2})(?:[-_][a-z0-9]+)?", v)
+    return m.group(1) if m else None
+
+
 def read_call_log(path: Path, columns: str | dict[str, str] | None = None) -> CallLog:
     """Read a call-log CSV of any common dialect; rows that cannot be read are listed."""
     explicit = parse_columns(columns)
@@ -230,9 +255,13 @@ def read_call_log(path: Path, columns: str | dict[str, str] | None = None) -> Ca
             started = parse_started(stamp)
             if started is None:
                 logbook.problems.append((n, f"cannot read start time {stamp!r}"))
+        spoken = cell("language")
+        language = normalize_language(spoken)
+        if spoken is not None and language is None:
+            logbook.problems.append((n, f"cannot read language {spoken!r}"))
         row = CallLogRow(line=n, file=cell("file"), manager=cell("manager"),
                          client=normalize_phone(cell("client")), started_at=started,
-                         direction=normalize_direction(cell("direction")))
+                         direction=normalize_direction(cell("direction")), language=language)
         if row.file is None and (row.client is None or row.started_at is None):
             logbook.problems.append((n, "no file and no client + start time: cannot be joined"))
         logbook.rows.append(row)
@@ -268,6 +297,7 @@ def _merge(rec: RecordingInfo, row: CallLogRow) -> RecordingInfo:
         client=row.client or rec.client,
         started_at=row.started_at or rec.started_at,
         direction=row.direction or rec.direction,
+        language=row.language or rec.language,
     )
 
 

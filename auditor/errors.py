@@ -26,9 +26,11 @@ class AudioError(AuditorError):
 
 
 class ModelError(AuditorError):
-    """The speech-recognition model cannot be found, verified or loaded."""
+    """The speech-recognition model cannot be found, verified or loaded.
 
-    exit_code = 3
+    No recording is to blame, so the command fails as a whole (exit 1), and the
+    audit stops instead of storing every recording as failed.
+    """
 
 
 class StoreError(AuditorError):

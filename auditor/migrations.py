@@ -17,8 +17,16 @@ def _v1_quality(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE analysis ADD COLUMN confidence FLOAT NOT NULL DEFAULT 1.0"))
 
 
+def _v2_path_sha(conn: Connection) -> None:
+    """2 -> 3: a recording is unique by (path, sha256): masked paths may coincide."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_recording_path"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_recording_path ON recording (path)"))
+    conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ux_recording_path_sha256 "
+                      "ON recording (path, sha256)"))
+
+
 # version N -> the function that upgrades N to N+1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality, 2: _v2_path_sha}
 
 
 def migrate(engine: Engine, current: int, target: int) -> None:

@@ -4,6 +4,11 @@ Each recording is committed as soon as it is done, so a killed run loses at
 most the recording in flight, and a re-run redoes nothing that was finished.
 A transcript is keyed by (audio sha256, model, language): the same audio under
 a new name is not transcribed twice.
+
+With ``Settings.redact`` nothing stored holds a client's number: not the
+transcript, the client column, the file path (PBX names carry the number)
+nor the error. A recording's row is then found again by its masked path and
+its audio hash, which is all the database keeps of it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlmodel import Session, col, select
 from auditor import store
 from auditor.audio import file_sha256, probe
 from auditor.config import Settings
-from auditor.errors import AudioError, AuditorError
+from auditor.errors import AudioError, AuditorError, ModelError
 from auditor.intake import Discovery, discover
 from auditor.records import (
     AudioInfo,
@@ -35,7 +40,7 @@ from auditor.records import (
     RecordingInfo,
     Transcript,
 )
-from auditor.redact import mask_phone, redact_segments
+from auditor.redact import mask_phone, redact_path, redact_segments
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +271,7 @@ class Auditor:
             size = rec.path.stat().st_size
             self._add("hash", time.perf_counter() - t0)
         except OSError as e:
-            item.error = f"cannot read file: {e.strerror or e}"
+            item.error = self._shown(f"cannot read file: {e.strerror or e}", rec)
             self._record_unreadable(rec, item.error)
             return item
         with Session(self.engine, expire_on_commit=False) as s:
@@ -274,7 +279,7 @@ class Auditor:
             item.recording_id = row.id
             item.duration_s = row.duration_s
             if info is None:
-                self._fail(s, row, probe_error or "unreadable audio")
+                self._fail(s, row, self._shown(probe_error or "unreadable audio", rec))
                 item.error = row.error
                 return item
             try:
@@ -284,17 +289,23 @@ class Auditor:
                     # a concurrent run stored the same transcript or analysis first
                     s.rollback()
                     return self._process(s, row, rec, info, item)
+            except ModelError:
+                # Not this recording's fault: the audit stops as a whole and the
+                # recording is left for the next run instead of stored as failed.
+                s.rollback()
+                self._release(s, item.recording_id)
+                raise
             except AuditorError as e:
                 s.rollback()
                 row = s.get(store.Recording, item.recording_id) or row
-                self._fail(s, row, str(e))
+                self._fail(s, row, self._shown(str(e), rec))
                 item.status, item.error = "failed", row.error
                 return item
             except Exception as e:  # one file must never stop the batch
                 log.exception("unexpected error on %s", rec.path)
                 s.rollback()
                 row = s.get(store.Recording, item.recording_id) or row
-                self._fail(s, row, f"internal error: {_err_text(e)}")
+                self._fail(s, row, self._shown(f"internal error: {_err_text(e)}", rec))
                 item.status, item.error = "failed", row.error
                 return item
 
@@ -402,11 +413,39 @@ class Auditor:
         s.refresh(row)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def _shown(self, text: str, rec: RecordingInfo) -> str:
+        """Text to store about a recording (an error may quote its path): masked under redact."""
+        return redact_path(text, rec.client) if self.settings.redact else text
+
+    def _row_path(self, rec: RecordingInfo) -> str:
+        path = _stored_path(rec.path)
+        return redact_path(path, rec.client) if self.settings.redact else path
+
+    def _find_row(self, s: Session, rec: RecordingInfo, path: str, sha: str
+                  ) -> store.Recording | None:
+        """The row of this recording: by its path, or by masked path and audio when redacting.
+
+        A masked path may be shared ("1730540100.wav" and "1730540200.wav" are both
+        "********00.wav"), so the audio hash tells the files apart; a row with this
+        masked path and other audio is this file changed on disk, unless another
+        file of the folder masks to the same path.
+        """
+        R = store.Recording
+        rows = list(s.exec(select(R).where(R.path == path).order_by(col(R.id))))
+        if not self.settings.redact:
+            return rows[0] if rows else None
+        same = [r for r in rows if r.sha256 == sha]
+        if same:
+            return same[0]
+        if rows and not _masked_twin(rec.path, path, rec.client):
+            return rows[0]
+        return None
+
     def _upsert_recording(
         self, s: Session, rec: RecordingInfo, sha: str, size: int, info: AudioInfo | None
     ) -> store.Recording:
-        path = _stored_path(rec.path)
-        row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
+        path = self._row_path(rec)
+        row = self._find_row(s, rec, path, sha)
         if row is None:
             row = store.Recording(path=path, sha256=sha)
         elif row.sha256 != sha:
@@ -426,10 +465,25 @@ class Auditor:
         try:
             s.commit()
         except Exception:
-            # a concurrent run inserted the same path first
+            # a concurrent run inserted the same recording first
             s.rollback()
-            row = s.exec(select(store.Recording).where(store.Recording.path == path)).one()
+            found = self._find_row(s, rec, path, sha)
+            if found is None:
+                raise
+            row = found
         return row
+
+    def _release(self, s: Session, recording_id: int | None) -> None:
+        """Give up our claim on a recording without a verdict: it is audited next time."""
+        row = s.get(store.Recording, recording_id) if recording_id is not None else None
+        if row is None or row.claimed_by != self.owner:
+            return
+        row.status = "pending"
+        row.claimed_by = None
+        row.claimed_at = None
+        row.updated_at = store.utcnow()
+        s.add(row)
+        s.commit()
 
     def _fail(self, s: Session, row: store.Recording, error: str) -> None:
         row.status = "failed"
@@ -441,8 +495,8 @@ class Auditor:
 
     def _record_unreadable(self, rec: RecordingInfo, error: str) -> None:
         with Session(self.engine) as s:
-            path = _stored_path(rec.path)
-            row = s.exec(select(store.Recording).where(store.Recording.path == path)).first()
+            path = self._row_path(rec)
+            row = self._find_row(s, rec, path, "")
             if row is None:
                 client = mask_phone(rec.client) if self.settings.redact else rec.client
                 row = store.Recording(path=path, sha256="", manager=rec.manager,
@@ -455,8 +509,20 @@ def _stored_path(path: Path) -> str:
     return os.path.abspath(path)
 
 
+def _masked_twin(path: Path, masked: str, client: str | None) -> bool:
+    """Whether another file in path's folder is stored under the same masked path."""
+    try:
+        siblings = [e.path for e in os.scandir(path.parent) if e.name != path.name]
+    except OSError:
+        return False
+    return any(redact_path(os.path.abspath(p), client) == masked
+               or redact_path(os.path.abspath(p)) == masked for p in siblings)
+
+
 def redact_transcript(doc: Transcript) -> Transcript:
+    """Personal data masked in what is stored: the segments and those the guards dropped."""
     doc.segments = redact_segments(doc.segments)
+    doc.dropped = redact_segments(doc.dropped)
     return doc
 
 

@@ -34,7 +34,7 @@ class RecordingInfo:
     client: str | None = None
     started_at: datetime | None = None
     direction: str | None = None
-    language: str | None = None  # when the layout or call log says; else settings decide
+    language: str | None = None  # from the call log's language column; else settings decide
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,76 +19,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from auditor.audio import probe
+from auditor.audio import WAV_FRAME_CODECS, probe, read_wav_header
 from auditor.errors import AudioError
 from auditor.intake import Discovery
 from auditor.records import AudioInfo
 
 log = logging.getLogger(__name__)
 
-# WAVE format tags whose duration is data bytes / block align (one block per frame).
-_FRAME_CODECS = {1: "pcm_s", 3: "pcm_f", 6: "pcm_alaw", 7: "pcm_mulaw", 0xFFFE: "pcm_ext"}
 _CODEC_NAMES = {0x31: "gsm_ms", 0x11: "adpcm_ima_wav", 0x02: "adpcm_ms", 0x55: "mp3",
                 0x22: "truespeech", 0x40: "g721", 0x64: "g726"}
-_MAX_CHUNKS = 64
 
 
 def wav_info(path: Path) -> AudioInfo | None:
-    """Duration from a RIFF/WAVE header, or None when the fast path cannot tell."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            fmt: tuple[int, int, int, int, int] | None = None
-            fact_samples: int | None = None
-            pos = 12
-            for _ in range(_MAX_CHUNKS):
-                f.seek(pos)
-                hdr = f.read(8)
-                if len(hdr) < 8:
-                    return None
-                cid, clen = hdr[:4], struct.unpack("<I", hdr[4:])[0]
-                body = pos + 8
-                if cid == b"fmt ":
-                    data = f.read(16)
-                    if len(data) < 16:
-                        return None
-                    tag, ch, rate, byte_rate, align = struct.unpack("<HHIIH", data[:14])
-                    fmt = (tag, ch, rate, byte_rate, align)
-                elif cid == b"fact" and clen >= 4:
-                    fact_samples = struct.unpack("<I", f.read(4))[0]
-                elif cid == b"data":
-                    if fmt is None:
-                        return None
-                    # Streaming writers leave 0 or 0xFFFFFFFF until the call ends.
-                    avail = size - body
-                    dlen = clen if 0 < clen <= avail else avail
-                    return _wav_duration(fmt, dlen, fact_samples)
-                pos = body + clen + (clen & 1)
-                if pos >= size:
-                    return None
-    except (OSError, struct.error):
-        return None
-    return None
+    """Duration from a RIFF/WAVE header, or None when the fast path cannot tell.
 
-
-def _wav_duration(fmt: tuple[int, int, int, int, int], dlen: int, fact: int | None
-                  ) -> AudioInfo | None:
-    tag, ch, rate, byte_rate, align = fmt
-    if rate <= 0:
+    The duration is of the data the file holds (a streaming writer leaves the
+    size at 0 or 0xFFFFFFFF until the call ends; a cut-off file holds less).
+    """
+    h = read_wav_header(path)
+    if h is None:
         return None
-    if tag in _FRAME_CODECS and align > 0:
-        seconds = (dlen // align) / rate
-        codec = _FRAME_CODECS[tag]
-    elif fact:
-        seconds, codec = fact / rate, _CODEC_NAMES.get(tag, f"wav_0x{tag:04x}")
-    elif byte_rate > 0:
-        seconds, codec = dlen / byte_rate, _CODEC_NAMES.get(tag, f"wav_0x{tag:04x}")
+    dlen = h.declared if h.declared is not None and h.declared <= h.available else h.available
+    codec = WAV_FRAME_CODECS.get(h.tag) or _CODEC_NAMES.get(h.tag, f"wav_0x{h.tag:04x}")
+    if h.tag in WAV_FRAME_CODECS and h.block_align > 0:
+        seconds = h.seconds(dlen)
+    elif h.fact_samples and h.sample_rate > 0:
+        seconds = h.fact_samples / h.sample_rate
     else:
+        seconds = h.seconds(dlen)
+    if seconds is None:
         return None
-    return AudioInfo(duration_s=round(seconds, 3), channels=ch, sample_rate=rate, codec=codec)
+    return AudioInfo(duration_s=round(seconds, 3), channels=h.channels, sample_rate=h.sample_rate,
+                     codec=codec)
 
 
 def probe_fast(path: Path) -> AudioInfo:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Float, Text, UniqueConstraint, event
+from sqlalchemy import Column, Float, Index, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -27,7 +27,9 @@ from auditor.records import Transcript as TranscriptDoc
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: transcript.quality_json (coverage, dropped segments), analysis.confidence
+# 2: transcript.quality_json (channel coverage, dropped segments), analysis.confidence
+# 3: recording rows unique by (path, sha256), not path: redacted paths can coincide
+SCHEMA_VERSION = 3
 
 
 def utcnow() -> datetime:
@@ -43,10 +45,17 @@ class Meta(SQLModel, table=True):
 
 
 class Recording(SQLModel, table=True):
-    """One audio file as found on disk, with who/when and its audit status."""
+    """One audio file as found on disk, with who/when and its audit status.
+
+    ``path`` is the file's absolute path, or under ``audit --redact`` the path
+    with phone numbers masked: two files can then share it, so a row is unique
+    by path and audio hash together (see pipeline.Auditor._find_row).
+    """
+
+    __table_args__ = (Index("ux_recording_path_sha256", "path", "sha256", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    path: str = Field(index=True, unique=True)
+    path: str = Field(index=True)
     sha256: str = Field(index=True)
     size: int = 0
     duration_s: float | None = None

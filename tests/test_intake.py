@@ -175,3 +175,76 @@ def test_stats_cli_with_call_log_reports_mismatches(tmp_path: Path) -> None:
     assert "call-log rows with no recording: 2" in res.stderr
     assert "recordings with no call-log row: 1" in res.stderr
     assert "Ирина Соколова" in res.stdout
+
+
+LANG_LOG = (
+    "Файл записи;Менеджер;Язык\r\n"
+    "a.wav;Anna;en\r\n"
+    "b.wav;Anna;\r\n"
+    "c.wav;Boris;English\r\n"
+    "d.wav;Boris;ru-RU\r\n"
+    "e.wav;Boris;клингонский\r\n"
+)
+
+
+def test_call_log_language_column_sets_the_recording_language(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    for name in "abcde":
+        _touch(rec, f"x/{name}.wav")
+    log = tmp_path / "log.csv"
+    log.write_bytes(LANG_LOG.encode("cp1251"))
+    found = discover(rec, call_log=log)
+    assert found.call_log is not None and found.call_log.columns["language"] == "Язык"
+    langs = {name: r.language for name, r in _by_name(found).items()}
+    assert langs == {"a.wav": "en", "b.wav": None, "c.wav": "en", "d.wav": "ru", "e.wav": None}
+    assert found.call_log.problems == [(6, "cannot read language 'клингонский'")]
+    # any header, mapped
+    other = tmp_path / "other.csv"
+    other.write_text("file,Spoken in\na.wav,EN\n", encoding="utf-8")
+    mapped = discover(rec, call_log=other, columns="language=Spoken in")
+    assert _by_name(mapped)["a.wav"].language == "en"
+
+
+def test_the_call_log_language_is_the_one_transcribed_and_analysed(tmp_path: Path) -> None:
+    from sqlmodel import select
+
+    from auditor import store
+    from auditor.config import Settings
+    from auditor.pipeline import Auditor
+    from auditor.records import AudioInfo, Transcript
+
+    class RecordingTranscriber:
+        """A fake recogniser that notes the language it is asked for."""
+
+        model_id = "fake"
+
+        def __init__(self) -> None:
+            self.asked: dict[str, str | None] = {}
+
+        def transcribe(self, path: Path, info: AudioInfo, language: str | None = None
+                       ) -> tuple[Transcript, str]:
+            self.asked[path.name] = language
+            return Transcript(segments=[], language=language or "?", duration_s=info.duration_s,
+                              model=self.model_id), "mono"
+
+    rec = tmp_path / "rec"
+    for n, name in enumerate("abcde"):  # different lengths: no transcript is shared
+        write_wav(rec / "x" / f"{name}.wav", 1.0 + n / 10)
+    log = tmp_path / "log.csv"
+    log.write_bytes(LANG_LOG.encode("cp1251"))
+    # Boris speaks English by the config; the log's language for his call wins.
+    settings = Settings(db=str(tmp_path / "a.db"), languages={"Boris": "en"})
+    engine = store.make_engine(settings.db)
+    fake = RecordingTranscriber()
+    summary = Auditor(settings, engine, transcriber=fake).run(
+        rec, found=discover(rec, call_log=log))
+    assert [i.status for i in summary.items] == ["done"] * 5
+    assert fake.asked == {"a.wav": "en", "b.wav": "ru", "c.wav": "en", "d.wav": "ru",
+                          "e.wav": "en"}
+    with store.session(engine) as s:
+        by_id = {r.id: r.path for r in s.exec(select(store.Recording))}
+        stored = {Path(by_id[t.recording_id]).name: t.language
+                  for t in s.exec(select(store.Transcript))}
+        analysed = {Path(by_id[a.recording_id]).name: a.details.language
+                    for a in s.exec(select(store.Analysis))}
+    assert stored == analysed == fake.asked

@@ -54,6 +54,7 @@ def _said(rec: dict[str, Any], speaker: str | None = None) -> set[str]:
                            if speaker is None or t["speaker"] == speaker), rec["language"])
 
 
+@pytest.mark.slow
 def test_a_lone_stereo_file_runs_its_channels_side_by_side(model_cache: Path) -> None:
     rec = _rec("short_leak_ru")
     path = RECORDINGS / rec["path"]
@@ -78,6 +79,7 @@ def test_a_lone_stereo_file_runs_its_channels_side_by_side(model_cache: Path) ->
         assert len(got & said) >= 0.6 * len(said), speaker
 
 
+@pytest.mark.slow
 def test_a_lone_long_mono_file_is_cut_in_two_at_a_quiet_point(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +106,7 @@ def test_a_lone_long_mono_file_is_cut_in_two_at_a_quiet_point(
     assert len(lemmas(" ".join(s.text for s in doc.segments), "ru") & said) >= 0.7 * len(said)
 
 
+@pytest.mark.slow
 def test_one_worker_transcribes_the_same_words(model_cache: Path) -> None:
     rec = _rec("short_leak_ru")
     path = RECORDINGS / rec["path"]

@@ -18,6 +18,9 @@ from auditor.cli import app
 
 from .conftest import FIXTURES, RECORDINGS
 
+# Every test here runs real speech recognition (the audit of the fixtures, or transcribe).
+pytestmark = pytest.mark.slow
+
 MANIFEST = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
 runner = CliRunner()
 
@@ -111,10 +114,14 @@ def test_audit_records_every_file_and_fails_only_the_corrupt_one(audited: Audite
 
 
 def test_the_audit_runs_one_file_per_core(audited: Audited) -> None:
-    from auditor.config import Settings
+    import os
 
-    assert audited.summary["timings"]["workers"] == Settings().asr_workers
-    assert audited.summary["timings"]["files"] >= audited.summary["timings"]["asr"] > 0
+    t = audited.summary["timings"]
+    assert t["workers"] == len(os.sched_getaffinity(0))  # one per core, from the machine
+    assert t["files"] >= t["asr"] > 0
+    # Files really overlapped: their times add up to more than the wall time they took
+    # (about twice on two cores; one core: about equal).
+    assert t["files"] >= 0.6 * min(t["workers"], 2) * t["files_wall"]
 
 
 def test_manager_client_and_time_come_from_the_layout(audited: Audited) -> None:
@@ -214,22 +221,57 @@ def test_only_short_audits_only_calls_under_the_threshold(
     assert summary["not_short"] == len(MANIFEST["recordings"]) - len(short)
 
 
-@pytest.mark.parametrize("fmt", ["txt", "json", "srt", "vtt"])
-def test_transcribe_prints_one_transcript(model_cache: Path, fmt: str) -> None:
+def test_transcribe_prints_one_transcript(model_cache: Path) -> None:
     rec = min(MANIFEST["recordings"], key=lambda r: r["duration_s"])
     r = runner.invoke(app, ["transcribe", str(RECORDINGS / rec["path"]), "--model-cache",
-                            str(model_cache), "--format", fmt])
+                            str(model_cache), "--format", "json"])
     assert r.exit_code == 0, r.output
-    out = r.stdout
-    if fmt == "json":
-        segs = json.loads(out)["segments"]
-        assert {s["speaker"] for s in segs} == {"manager", "client"}
-        out = " ".join(s["text"] for s in segs)
-    elif fmt == "srt":
-        assert "00:00:0" in out and " --> " in out and "manager: " in out
-    elif fmt == "vtt":
-        assert out.startswith("WEBVTT") and "<v client>" in out
-    else:
-        assert "manager:" in out and "client:" in out
+    segs = json.loads(r.stdout)["segments"]
+    assert {s["speaker"] for s in segs} == {"manager", "client"}
     said = lemmas(" ".join(t["text"] for t in rec["turns"]), rec["language"])
-    assert len(lemmas(out, rec["language"]) & said) >= 0.5 * len(said)
+    heard = lemmas(" ".join(s["text"] for s in segs), rec["language"])
+    assert len(heard & said) >= 0.5 * len(said)
+
+
+def _stored_doc(audited: Audited) -> Any:
+    """A real transcript of a stereo fixture call, as the audit stored it."""
+    rec = next(r for r in MANIFEST["recordings"] if r["layout"] == "stereo")
+    recs, transcripts, _ = _rows(audited.db)
+    row = next(r for r in recs if r.path.endswith(rec["path"]))
+    return next(t for t in transcripts if t.sha256 == row.sha256).to_doc()
+
+
+def _stamp(t: float, sep: str) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json", "srt", "vtt"])
+def test_transcript_formats_render_every_segment(audited: Audited, fmt: str) -> None:
+    from auditor.cli.audit import format_transcript
+    from auditor.cli.common import fmt_duration
+
+    doc = _stored_doc(audited)
+    segs = doc.segments
+    assert len(segs) >= 2 and {s.speaker for s in segs} == {"manager", "client"}
+    out = format_transcript(doc, fmt)
+    if fmt == "json":
+        data = json.loads(out)
+        assert [s["text"] for s in data["segments"]] == [s.text for s in segs]
+        assert (data["language"], data["model"]) == (doc.language, doc.model)
+    elif fmt == "txt":
+        assert out.splitlines() == [f"[{fmt_duration(s.start)}-{fmt_duration(s.end)}] "
+                                    f"{s.speaker}: {s.text}" for s in segs]
+    else:
+        sep = "," if fmt == "srt" else "."
+        blocks = out.strip().split("\n\n")
+        if fmt == "vtt":
+            assert blocks.pop(0) == "WEBVTT"
+        assert len(blocks) == len(segs)
+        for n, (block, s) in enumerate(zip(blocks, segs, strict=True), 1):
+            lines = block.splitlines()
+            if fmt == "srt":
+                assert lines.pop(0) == str(n)
+            assert lines[0] == f"{_stamp(s.start, sep)} --> {_stamp(s.end, sep)}"
+            assert lines[1] == (f"{s.speaker}: {s.text}" if fmt == "srt" else
+                                f"<v {s.speaker}>{s.text}")

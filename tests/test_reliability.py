@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,14 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.records import VERDICTS
 
 from .audio_gen import silence, speech, write_encoded, write_wav
 from .conftest import RECORDINGS
 
 runner = CliRunner()
+# Runs real speech recognition (the messy folder is audited with Whisper once).
+slow = pytest.mark.slow
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
@@ -75,11 +79,13 @@ def messy(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> dict[s
     return {"root": root, "db": db, "code": code, "summary": summary, "items": items}
 
 
+@slow
 def test_batch_finishes_and_exit_code_says_some_failed(messy: dict[str, Any]) -> None:
     assert messy["code"] == 3
     assert messy["items"]["2026-11-02_10-00-00_+79120000001.wav"]["status"] == "done"
 
 
+@slow
 @pytest.mark.parametrize("name", ["zero.wav", "text.mp3", "image.wav", "dangling.wav"])
 def test_unusable_files_are_failed_with_a_one_line_reason(messy: dict[str, Any], name: str) -> None:
     item = messy["items"][name]
@@ -92,18 +98,88 @@ def test_unusable_files_are_failed_with_a_one_line_reason(messy: dict[str, Any],
     assert status == "failed" and error == item["error"]
 
 
-@pytest.mark.parametrize("name", ["truncated.wav", "truncated.mp3", "full.mp3"])
-def test_truncated_files_audit_what_is_there_or_fail_cleanly(
-    messy: dict[str, Any], name: str
+@slow
+def test_a_wav_cut_in_half_is_failed_as_truncated(messy: dict[str, Any]) -> None:
+    item = messy["items"]["truncated.wav"]
+    assert (item["status"], item["error"]) == ("failed",
+                                               "truncated: header says 0:10, file holds 0:05")
+
+
+def _heard(db: Path, name: str) -> str:
+    with sqlite3.connect(db) as con:
+        (segments,) = con.execute(
+            "SELECT t.segments_json FROM transcript t JOIN recording r ON r.sha256 = t.sha256 "
+            "WHERE r.path LIKE ?", (f"%{name}",)
+        ).fetchone()
+    return " ".join(s["text"].lower() for s in json.loads(segments))
+
+
+@slow
+def test_an_intact_mp3_is_audited_like_the_wav_it_came_from(messy: dict[str, Any]) -> None:
+    item = messy["items"]["full.mp3"]
+    assert item["status"] == "done" and item["verdict"] in VERDICTS, item
+    assert item["duration_s"] == pytest.approx(10.0, abs=0.1)
+    assert "директор" in _heard(messy["db"], "full.mp3")
+
+
+@slow
+def test_a_cut_mp3_is_audited_for_what_is_there(messy: dict[str, Any]) -> None:
+    # Audited for the frames that are there (the length in its Xing header is not checked).
+    item = messy["items"]["truncated.mp3"]
+    assert item["status"] == "done" and item["verdict"] in VERDICTS, item
+
+
+def _truncated_wav(path: Path, header_s: float, holds_s: float, rate: int = 8000) -> Path:
+    """A real recording whose header promises header_s seconds, cut to holds_s of data."""
+    import numpy as np
+
+    left, _ = speech(10)
+    reps = int(np.ceil(header_s / 10))
+    write_wav(path, [np.tile(left, reps)[: int(header_s * 16000)]], rate)
+    with path.open("r+b") as f:
+        f.truncate(44 + int(holds_s * rate) * 2)  # 44-byte header, 16-bit mono
+    return path
+
+
+def test_a_truncated_wav_is_failed_with_what_its_header_promised(
+    tmp_path: Path, model_cache: Path
 ) -> None:
-    item = messy["items"][name]
-    assert item["status"] in ("done", "failed")
-    if item["status"] == "failed":
-        assert item["error"] and "\n" not in item["error"]
-    else:
-        assert item["verdict"]
+    root = tmp_path / "calls"
+    _truncated_wav(root / "Ирина" / "cut.wav", header_s=180.0, holds_s=0.1)
+    _truncated_wav(root / "Ирина" / "half.wav", header_s=125.0, holds_s=70.0)
+    code, summary = audit_json(root, tmp_path / "a.db", model_cache)
+    assert code == 3
+    items = {Path(i["path"]).name: i for i in summary["items"]}
+    expected = {"cut.wav": "truncated: header says 3:00, file holds 0:00",
+                "half.wav": "truncated: header says 2:05, file holds 1:10"}
+    for name, error in expected.items():
+        assert (items[name]["status"], items[name]["verdict"], items[name]["error"]) == (
+            "failed", None, error)
+    with sqlite3.connect(tmp_path / "a.db") as con:
+        rows = dict(con.execute("SELECT path, status || ': ' || error FROM recording"))
+        assert con.execute("SELECT COUNT(*) FROM analysis").fetchone()[0] == 0
+        assert con.execute("SELECT COUNT(*) FROM transcript").fetchone()[0] == 0
+    assert {Path(p).name: v for p, v in rows.items()} == {
+        name: f"failed: {error}" for name, error in expected.items()}
 
 
+def test_a_wav_missing_under_a_second_or_never_finalised_is_not_truncated(tmp_path: Path) -> None:
+    from auditor.audio import probe
+    from auditor.errors import AudioError
+
+    nearly = _truncated_wav(tmp_path / "nearly.wav", header_s=20.0, holds_s=19.5)
+    assert probe(nearly).duration_s == pytest.approx(19.5, abs=0.01)
+    # A streaming writer that never filled in the data size: the file is what there is.
+    live = _truncated_wav(tmp_path / "live.wav", header_s=10.0, holds_s=10.0)
+    with live.open("r+b") as f:
+        f.seek(40)
+        f.write(b"\xff\xff\xff\xff")
+    assert probe(live).duration_s == pytest.approx(10.0, abs=0.01)
+    with pytest.raises(AudioError, match=r"^truncated: header says 0:20, file holds 0:18$"):
+        probe(_truncated_wav(tmp_path / "cut.wav", header_s=20.0, holds_s=18.4))
+
+
+@slow
 @pytest.mark.parametrize("name", ["tiny.wav", "silence.wav"])
 def test_silence_and_very_short_calls_are_no_contact(messy: dict[str, Any], name: str) -> None:
     item = messy["items"][name]
@@ -111,6 +187,7 @@ def test_silence_and_very_short_calls_are_no_contact(messy: dict[str, Any], name
                                                                       "no_contact")
 
 
+@slow
 @pytest.mark.parametrize("rate", [8000, 11025, 16000, 44100, 48000])
 def test_every_sample_rate_is_transcribed(messy: dict[str, Any], rate: int) -> None:
     item = messy["items"][f"rate_{rate}.wav"]
@@ -125,6 +202,7 @@ def test_every_sample_rate_is_transcribed(messy: dict[str, Any], rate: int) -> N
     assert "директор" in " ".join(s["text"].lower() for s in segs)
 
 
+@slow
 @pytest.mark.parametrize("name", ["mono.wav", "six.wav"])
 def test_mono_and_surround_are_one_unknown_speaker(messy: dict[str, Any], name: str) -> None:
     assert messy["items"][name]["status"] == "done"
@@ -136,11 +214,13 @@ def test_mono_and_surround_are_one_unknown_speaker(messy: dict[str, Any], name: 
     assert {s["speaker"] for s in json.loads(segments)} == {"unknown"}
 
 
+@slow
 def test_odd_file_names_survive(messy: dict[str, Any]) -> None:
     name = "Звонок \"клиенту\" 'срочно'\nвторая строка.wav"
     assert messy["items"][name]["status"] == "done"
 
 
+@slow
 def test_symlink_loop_is_reported_not_followed_forever(messy: dict[str, Any]) -> None:
     reasons = [p["reason"] for p in messy["summary"]["problems"]]
     assert any("symlink loop" in r for r in reasons)
@@ -149,6 +229,7 @@ def test_symlink_loop_is_reported_not_followed_forever(messy: dict[str, Any]) ->
     assert names.count("mono.wav") == 1
 
 
+@slow
 def test_database_has_one_row_per_file_and_is_intact(messy: dict[str, Any]) -> None:
     with sqlite3.connect(messy["db"]) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -156,6 +237,7 @@ def test_database_has_one_row_per_file_and_is_intact(messy: dict[str, Any]) -> N
     assert len(paths) == len(set(paths)) == len(messy["summary"]["items"])
 
 
+@slow
 def test_unreadable_file_is_failed(tmp_path: Path, model_cache: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Root reads any file, so the permission error is injected where the file is opened."""
@@ -209,6 +291,7 @@ def _counts(db: Path) -> dict[str, int]:
         }
 
 
+@slow
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     tmp_path: Path, model_cache: Path
 ) -> None:
@@ -253,6 +336,7 @@ def _started_audit(root: Path, db: Path, model_cache: Path) -> subprocess.Popen[
     return proc
 
 
+@slow
 def test_a_second_sigint_leaves_at_once_and_the_next_run_redoes_the_files_in_flight(
     tmp_path: Path, model_cache: Path
 ) -> None:
@@ -274,25 +358,77 @@ def test_a_second_sigint_leaves_at_once_and_the_next_run_redoes_the_files_in_fli
     assert counts["done"] == counts["transcripts"] == counts["distinct_paths"] == n
 
 
-def test_sigint_stops_after_the_current_recording_and_says_how_to_resume(
-    tmp_path: Path, model_cache: Path
+class _SignalledAsr:
+    """A fake recogniser, two files at a time, that sends the audit a real SIGINT.
+
+    Once both files in flight have started, the first sends SIGINT to this
+    process; both finish only after the audit's handler has set its stop
+    event, so exactly the two files in flight are done, whatever the timing.
+    """
+
+    model_id = "fake"
+    workers = 2
+    stop: threading.Event | None = None  # the audit's, caught on its way into Auditor.run
+    signal_once = True
+    asked: list[str] = []
+
+    def __init__(self, settings: object) -> None:
+        self.both_started = threading.Barrier(2)
+        self.lock = threading.Lock()
+
+    def transcribe(self, path: Path, info: Any, language: str | None = None) -> tuple[Any, str]:
+        from auditor.records import Transcript
+
+        cls = type(self)
+        if cls.signal_once:
+            self.both_started.wait(timeout=30)
+            with self.lock:
+                first, cls.signal_once = cls.signal_once, False
+            if first:
+                os.kill(os.getpid(), signal.SIGINT)
+            assert cls.stop is not None and cls.stop.wait(timeout=30), "SIGINT not handled"
+        cls.asked.append(path.name)
+        return Transcript([], language=language or "ru", duration_s=info.duration_s,
+                          model="fake"), "mono"
+
+
+def test_sigint_finishes_the_files_in_flight_starts_no_other_and_says_how_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _small_set(tmp_path / "calls")
-    n = sum(1 for _ in root.rglob("*.wav"))
+    from auditor import asr, pipeline
+
+    from .conftest_reports import write_wav as silent_wav
+
+    root = tmp_path / "calls"
+    for n in range(5):  # lengths differ, so no two share a transcript
+        silent_wav(root / "Ирина" / f"call-{n}.wav", 1.0 + n / 10)
+    real_run = pipeline.Auditor.run
+
+    def run(self: Any, *args: Any, **kw: Any) -> Any:
+        _SignalledAsr.stop = kw["stop"]
+        return real_run(self, *args, **kw)
+
+    monkeypatch.setattr(pipeline.Auditor, "run", run)
+    monkeypatch.setattr(asr, "WhisperTranscriber", _SignalledAsr)
+    monkeypatch.setattr(_SignalledAsr, "asked", [])
     db = tmp_path / "a.db"
-    proc = _started_audit(root, db, model_cache)
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130, err
-    assert "run the same command again to resume" in err
+    r = runner.invoke(app, ["audit", str(root), "--db", str(db), "--quiet"])
+    assert r.exit_code == 130, r.output
+    assert "stopping after the files in flight" in r.stderr
+    assert "run the same command again to resume" in r.stderr
+    # The two longest (started first) were in flight and are finished; none other began.
+    assert sorted(_SignalledAsr.asked) == ["call-3.wav", "call-4.wav"]
     counts = _counts(db)
-    assert 1 <= counts["done"] < n or counts["done"] == n
-    assert counts["transcripts"] == counts["done"]  # the one in flight was finished, not torn
-    again = subprocess.run(_auditor_cmd(root, db, model_cache), capture_output=True, check=False)
-    assert again.returncode == 0
-    assert _counts(db)["done"] == n
+    assert counts == {"recordings": 2, "distinct_paths": 2, "transcripts": 2, "analyses": 2,
+                      "done": 2}
+    again = runner.invoke(app, ["audit", str(root), "--db", str(db), "--format", "json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["transcribed"] == 3  # only the rest
+    assert sorted(_SignalledAsr.asked) == [f"call-{n}.wav" for n in range(5)]
+    assert _counts(db)["done"] == 5
 
 
+@slow
 def test_two_concurrent_runs_on_overlapping_folders_transcribe_each_file_once(
     tmp_path: Path, model_cache: Path
 ) -> None:
@@ -319,6 +455,7 @@ def test_two_concurrent_runs_on_overlapping_folders_transcribe_each_file_once(
     assert _counts(db)["done"] == n
 
 
+@slow
 def test_hours_long_recording_is_streamed_in_bounded_memory(
     tmp_path: Path, model_cache: Path
 ) -> None:

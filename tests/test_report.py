@@ -160,3 +160,49 @@ def test_html_relative_audio_and_problem_calls_only(db: tuple[object, str], tmp_
 def test_help_has_example(cmd: str) -> None:
     res = CliRunner().invoke(app, [cmd, "--help"])
     assert res.exit_code == 0 and "Example:" in res.stdout
+
+
+def table_rows(out: str) -> dict[str, list[str]]:
+    """The data rows of each table printed, by title: lines after the header rule."""
+    tables: dict[str, list[str]] = {}
+    title, rows, body = "", None, False
+    for line in out.splitlines():
+        if "━" in line:
+            rows, body = tables.setdefault(title, []), True
+        elif body and line.strip() and not set(line.strip()) - set("─┼"):
+            continue  # the rule above a total
+        elif "│" in line:
+            if body:
+                rows.append(line)  # type: ignore[union-attr]
+        elif line.strip():
+            body = False
+            title = line.strip()
+    return tables
+
+
+def test_report_tables_keep_each_row_on_one_line_at_80_columns(db: tuple[object, str]) -> None:
+    _, path = db
+    res = CliRunner().invoke(app, ["report", "--db", path], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    tables = table_rows(res.stdout)
+    talk = tables["Talk time per manager"]
+    assert len(talk) == 4  # three managers and the total: one line each
+    irina = next(r for r in talk if "Ирина Соколова" in r)
+    assert irina.split("│")[1:4] == ["    4 ", "    7.9 ", "    7% "]  # numbers to the right
+    quality = tables["Stage coverage (% of sales calls) and verdicts per manager"]
+    assert len(quality) == 4 and "100%" in next(r for r in quality if "Ирина" in r)
+    problems = tables["Calls to listen to: missed, incomplete and inconclusive, worst first"]
+    assert len(problems) == 2
+    assert all(("2:30" in r) != ("3:20" in r) for r in problems)
+    assert "not shown at this width: Client, Reason" in " ".join(res.stdout.split())
+
+
+def test_report_tables_use_the_width_there_is(db: tuple[object, str]) -> None:
+    _, path = db
+    res = CliRunner().invoke(app, ["report", "--db", path], env={"COLUMNS": "160"})
+    assert res.exit_code == 0, res.output
+    problems = table_rows(res.stdout)["Calls to listen to: missed, incomplete and inconclusive, worst first"]
+    assert len(problems) == 2
+    assert "+79125550102" in problems[0] and "needs, presentation, next_step" in problems[0]
+    assert "not shown at this width" not in res.stdout

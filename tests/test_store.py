@@ -93,7 +93,34 @@ def test_a_version_1_database_gains_the_transcript_quality_column(db_path: Path)
     con.close()
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
-        assert s.get(store.Meta, "schema_version").value == "2"
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
         tr = s.exec(select(store.Transcript)).one()
         doc = tr.to_doc()
     assert doc.channels == [] and doc.dropped == [] and doc.text == "Алло"
+
+
+def test_a_version_2_database_keys_recordings_by_path_and_audio(db_path: Path) -> None:
+    """The real 2 -> 3 migration: one path may hold two recordings (masked names coincide)."""
+    from sqlalchemy.exc import IntegrityError
+
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        s.add(store.Recording(path="/calls/********00.wav", sha256="a", manager="Ирина"))
+        s.commit()
+    engine.dispose()
+    con = sqlite3.connect(db_path)  # the version 2 schema: the path alone unique
+    con.execute("DROP INDEX ux_recording_path_sha256")
+    con.execute("DROP INDEX ix_recording_path")
+    con.execute("CREATE UNIQUE INDEX ix_recording_path ON recording (path)")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+        s.add(store.Recording(path="/calls/********00.wav", sha256="b"))
+        s.commit()
+        assert [r.manager for r in s.exec(select(store.Recording))] == ["Ирина", None]
+        s.add(store.Recording(path="/calls/********00.wav", sha256="b"))
+        with pytest.raises(IntegrityError):
+            s.commit()

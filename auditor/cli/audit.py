@@ -116,36 +116,45 @@ class _Progress:
         self.progress.stop()
 
 
-def _summary_table(summary: Any, root: Path, console: Any, redact: bool = False) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+def summary_table(summary: Any, root: Path, redact: bool = False) -> Any:
+    """The end-of-audit table, one line per recording at any terminal width.
 
+    File names are relative to the audited folder and, where the terminal is
+    narrow, elided in the middle (their start and end both tell which call).
+    """
     from auditor.redact import redact_path
+    from auditor.reports.table import Fit, FittedTable
 
-    table = Table(title="Audit", show_lines=False)
-    for col in ("file", "manager", "duration", "call type", "verdict", "missing stages"):
-        table.add_column(col)
+    base = root if root.is_dir() else root.parent
+    # The file is cut last, and the verdict never: they say which call and what of it.
+    cols = [Fit("file", min_width=20, elide="middle", shrink=0), Fit("manager"),
+            Fit("length", numeric=True, flexible=False), Fit("call type"),
+            Fit("verdict", flexible=False), Fit("missing stages or error", min_width=10)]
     colors = {"ok": "green", "missed_opportunity": "red", "incomplete": "yellow",
               "exempt": "cyan", "no_contact": "dim", "failed": "red"}
+    rows = []
     for item in summary.items:
         try:
-            name = str(item.path.relative_to(root))
+            name = str(item.path.relative_to(base))
         except ValueError:
             name = str(item.path)
         if redact:
             name = redact_path(name)
         verdict = item.verdict if item.status == "done" else item.status
-        color = colors.get(verdict or "", "white")
-        table.add_row(
-            escape(name),
-            escape(item.manager or "-"),
-            fmt_duration(item.duration_s),
-            item.call_type or "-",
-            f"[{color}]{verdict}[/{color}]",
-            escape(", ".join(item.missing) if item.status == "done" else
-                   redact_path(item.error or "") if redact else (item.error or "")),
-        )
-    console.print(table)
+        last = (", ".join(item.missing) if item.status == "done" else
+                redact_path(item.error or "") if redact else (item.error or ""))
+        rows.append([(name, ""), (item.manager or "-", ""), (fmt_duration(item.duration_s), ""),
+                     (item.call_type or "-", ""), (verdict or "-", colors.get(verdict or "", "")),
+                     (last, "")])
+    return FittedTable("Audit", cols, rows)
+
+
+def _summary_table(summary: Any, root: Path, console: Any, redact: bool = False) -> None:
+    from rich.markup import escape
+
+    from auditor.redact import redact_path
+
+    console.print(summary_table(summary, root, redact))
     counts: dict[str, int] = {}
     for item in summary.items:
         key = item.verdict if item.status == "done" else item.status
@@ -198,7 +207,8 @@ def audit(
 
     Recordings already transcribed (same audio, model and language) are not
     transcribed again; a failed file is recorded with its reason and the batch
-    goes on. Exit code 0: all done; 3: some recordings failed; 130: interrupted.
+    goes on. Exit code 0: all done; 1: the audit could not run (e.g. the model
+    cannot be loaded); 3: some recordings failed; 130: interrupted.
 
     Example: auditor audit fixtures/recordings --db audit.db
     """
@@ -244,7 +254,8 @@ def audit(
             if progress is not None:
                 progress.stop()
     if output == "json":
-        typer.echo(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(_summary_json(summary, settings.redact), ensure_ascii=False,
+                              indent=2))
     elif not quiet:
         _summary_table(summary, recordings, console, redact=settings.redact)
         if only_short:
@@ -260,17 +271,22 @@ def audit(
     raise typer.Exit(EXIT_OK)
 
 
-def _summary_json(summary: Any) -> dict[str, Any]:
+def _summary_json(summary: Any, redact: bool = False) -> dict[str, Any]:
+    from auditor.redact import redact_path
+
+    def shown(p: Any) -> str:
+        return redact_path(str(p)) if redact else str(p)
+
     return {
         "items": [
-            {"path": str(i.path), "recording_id": i.recording_id, "manager": i.manager,
+            {"path": shown(i.path), "recording_id": i.recording_id, "manager": i.manager,
              "status": i.status, "duration_s": i.duration_s, "call_type": i.call_type,
              "verdict": i.verdict, "missing": i.missing, "error": i.error,
              "transcribed": i.transcribed}
             for i in summary.items
         ],
-        "skipped": [str(p) for p in summary.skipped],
-        "problems": [{"path": str(p), "reason": r} for p, r in summary.problems],
+        "skipped": [shown(p) for p in summary.skipped],
+        "problems": [{"path": shown(p), "reason": shown(r)} for p, r in summary.problems],
         "failed": len(summary.failed),
         "not_short": summary.not_short,
         "interrupted": summary.interrupted,

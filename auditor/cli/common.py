@@ -72,7 +72,7 @@ LayoutOpt = Annotated[
 CallLogOpt = Annotated[
     Path | None,
     typer.Option("--call-log", help="CSV exported from the PBX/CRM (file, manager, client, "
-                 "start time); wins over the file name.", exists=True, dir_okay=False),
+                 "start time, language); wins over the file name.", exists=True, dir_okay=False),
 ]
 LogColumnsOpt = Annotated[
     str | None,
