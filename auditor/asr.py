@@ -327,12 +327,11 @@ class WhisperTranscriber:
             packed = np.concatenate(parts)
             if s.batch_size > 1:
                 clips = [{"start": m["offset"], "end": m["offset"] + m["duration"]} for m in meta]
-                # Timestamp tokens on: without them the decoder often ends a
-                # piece after a sentence and drops the words that follow
-                # (benchmarks/recall.py), at no measurable cost.
+                # Text tokens only by default (Settings.decode_timestamps):
+                # the word timestamps place the words all the same.
                 segments, info = self.batched.transcribe(
                     packed, clip_timestamps=clips, batch_size=s.batch_size,
-                    without_timestamps=False, **common)
+                    without_timestamps=not s.decode_timestamps, **common)
             else:
                 segments, info = self.model.transcribe(
                     packed, vad_filter=False, condition_on_previous_text=False, **common)

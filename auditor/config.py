@@ -58,13 +58,17 @@ class Settings:
     # Speech detection (auditor/vad.py; chosen on benchmarks/recall.py's
     # phone-like calls): Silero's speech threshold, the silence that ends a
     # stretch and the padding around it.
-    vad_threshold: float = 0.35
-    vad_min_silence_ms: int = 300
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 160
     vad_speech_pad_ms: int = 400
     vad_detector: str = "auto"  # auto | silero-8k | silero-16k (see auditor/vad.py)
     vad_adaptive: bool = True  # a lower threshold on a channel the detector scores low
     # Drop what Whisper writes that nobody said (auditor/guards.py).
     guards: bool = True
+    # Timestamp tokens in the batched decoder: off, each piece is decoded as
+    # text only (on: 8 points less word recall on the fixtures, no gain on
+    # the phone-like calls; benchmarks/recall.py, benchmarks/audit_speed.py).
+    decode_timestamps: bool = False
     manager_channel: str = "left"
     # Storage.
     db: str = "auditor.db"

@@ -72,8 +72,8 @@ _MIN_THRESHOLD = 0.15
 class VadOptions:
     """How probabilities become speech stretches (Settings.vad_* give them)."""
 
-    threshold: float = 0.35
-    min_silence_ms: int = 300
+    threshold: float = 0.5
+    min_silence_ms: int = 160
     speech_pad_ms: int = 400
     min_speech_ms: int = 0
     max_speech_s: float = 30.0

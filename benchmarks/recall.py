@@ -51,24 +51,19 @@ GRID: list[tuple[str, dict[str, Any]]] = [
     ("no VAD (reference decode)", NO_VAD),
     ("16k th0.5 sil160 (old main)", {"vad_detector": "silero-16k", "vad_threshold": 0.5,
                                      "vad_min_silence_ms": 160, "vad_adaptive": False}),
-    ("16k th0.35 sil160", {"vad_detector": "silero-16k", "vad_threshold": 0.35,
-                           "vad_min_silence_ms": 160, "vad_adaptive": False}),
-    ("16k th0.2 sil300", {"vad_detector": "silero-16k", "vad_threshold": 0.2,
-                          "vad_min_silence_ms": 300, "vad_adaptive": False}),
-    ("16k th0.2 adaptive (fallback)", {"vad_detector": "silero-16k", "vad_threshold": 0.2}),
-    ("8k th0.35, not adaptive", {"vad_adaptive": False}),
-    ("8k th0.5 sil160", {"vad_detector": "silero-8k", "vad_threshold": 0.5,
-                         "vad_min_silence_ms": 160}),
-    ("8k th0.5 sil300", {"vad_detector": "silero-8k", "vad_threshold": 0.5,
-                         "vad_min_silence_ms": 300}),
-    ("8k th0.35 sil300 (default)", {}),
-    ("8k th0.25 sil300", {"vad_detector": "silero-8k", "vad_threshold": 0.25}),
-    ("8k th0.35 sil600", {"vad_detector": "silero-8k", "vad_min_silence_ms": 600}),
-    ("8k th0.35 sil300 pad600", {"vad_detector": "silero-8k", "vad_speech_pad_ms": 600}),
-    ("8k th0.35 sil300 pad200", {"vad_detector": "silero-8k", "vad_speech_pad_ms": 200}),
-    ("8k th0.35, no guards", {"guards": False}),
+    ("16k th0.2 sil300 adaptive", {"vad_detector": "silero-16k", "vad_threshold": 0.2,
+                                   "vad_min_silence_ms": 300}),
+    ("8k th0.5 sil160 (default)", {}),
+    ("8k th0.5 sil160, not adaptive", {"vad_adaptive": False}),
+    ("8k th0.5 sil300", {"vad_min_silence_ms": 300}),
+    ("8k th0.35 sil300", {"vad_threshold": 0.35, "vad_min_silence_ms": 300}),
+    ("8k th0.25 sil300", {"vad_threshold": 0.25, "vad_min_silence_ms": 300}),
+    ("8k th0.5 sil160 pad200", {"vad_speech_pad_ms": 200}),
+    ("8k th0.5 sil160 pad600", {"vad_speech_pad_ms": 600}),
+    ("8k th0.5 sil160, timestamp tokens", {"decode_timestamps": True}),
+    ("8k th0.5 sil160, no guards", {"guards": False}),
 ]
-QUICK = ["no VAD (reference decode)", "16k th0.5 sil160 (old main)", "8k th0.35 sil300 (default)"]
+QUICK = ["no VAD (reference decode)", "16k th0.5 sil160 (old main)", "8k th0.5 sil160 (default)"]
 
 
 def _in(t: float, spans: list[tuple[float, float]]) -> bool:

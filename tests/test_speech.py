@@ -83,14 +83,14 @@ def test_quiet_narrowband_channel_beside_a_loud_one_keeps_its_speech(
     client = _recall(_reference("client"), _text(doc, "client"))
     assert manager >= 0.7, _text(doc, "manager")
     assert client >= 0.5, _text(doc, "client")
-    # As many of the client's words as a decode of the whole channel finds.
-    def spoken(d: Transcript) -> int:
-        quiet = _quiet("client")
-        return sum(len(_words(s.text)) for s in d.segments if s.speaker == "client"
-                   and not any(a <= (s.start + s.end) / 2 < b for a, b in quiet))
-
-    assert spoken(doc) >= 0.9 * spoken(transcribed["novad"]), (_text(doc, "client"),
-                                                                _text(transcribed["novad"], "client"))
+    # Close to the reference words a decode of the whole channel (no VAD)
+    # recognises: the detector loses next to nothing. The client says 28
+    # words here, so "close" is at most 3 words fewer (two decodes of the same
+    # audio differ by a word or two); benchmarks/recall.py measures the
+    # 5-point promise on 539 client words.
+    ref = _reference("client")
+    novad = _recall(ref, _text(transcribed["novad"], "client"))
+    assert client >= novad - 3 / len(_words(ref)), (client, novad, _text(doc, "client"))
     # The client's words right after the hold music are there too (the
     # detector's memory of the music used to silence them).
     after_hold = [s for s in doc.segments if s.speaker == "client" and s.start > 68]
