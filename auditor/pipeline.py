@@ -33,7 +33,7 @@ from auditor import store
 from auditor.audio import file_sha256, probe
 from auditor.config import Settings
 from auditor.errors import AudioError, AuditorError, ModelError
-from auditor.intake import Discovery, discover
+from auditor.ingest.discovery import Discovery, discover
 from auditor.records import (
     AudioInfo,
     CallAnalysis,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from auditor.audio import WAV_FRAME_CODECS, probe, read_wav_header
 from auditor.errors import AudioError
-from auditor.intake import Discovery
+from auditor.ingest.discovery import Discovery
 from auditor.records import AudioInfo
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from auditor.audio import probe
 from auditor.config import Settings
-from auditor.intake import discover
+from auditor.ingest.discovery import discover
 from auditor.kpi import Targets, talk_time
 from auditor.stats import scan_durations
 

@@ -110,7 +110,7 @@ def _shown(redact: bool) -> Callable[[Any], str]:
 
 def discover_for_cli(recordings: Path, layout: str | None, call_log: Path | None,
                      columns: str | None) -> Any:
-    from auditor.intake import discover
+    from auditor.ingest.discovery import discover
 
     return discover(recordings, layout=layout, call_log=call_log, columns=columns)
 
