@@ -30,7 +30,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from auditor import store
-from auditor.audio import file_sha256, probe
 from auditor.config import Settings
 from auditor.errors import AudioError, AuditorError, ModelError
 from auditor.ingest.discovery import Discovery, discover
@@ -41,19 +40,13 @@ from auditor.records import (
     Transcript,
 )
 from auditor.redact import mask_phone, redact_path, redact_segments
+from auditor.speech.audio import file_sha256, probe
+from auditor.speech.transcriber import Transcriber
 
 log = logging.getLogger(__name__)
 
 # A claim older than this is taken to belong to a run that died.
 STALE_CLAIM = timedelta(minutes=30)
-
-
-class Transcriber(Protocol):
-    model_id: str
-
-    def transcribe(
-        self, path: Path, info: AudioInfo, language: str | None = None
-    ) -> tuple[Transcript, str]: ...
 
 
 Analyzer = Callable[[Transcript, Settings], CallAnalysis]
@@ -166,7 +159,7 @@ class Auditor:
     @property
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
-            from auditor.asr import WhisperTranscriber
+            from auditor.speech.transcriber import WhisperTranscriber
 
             self._transcriber = WhisperTranscriber(self.settings)
         return self._transcriber
@@ -175,7 +168,7 @@ class Auditor:
     def model_id(self) -> str:
         if self._transcriber is not None:
             return self._transcriber.model_id
-        from auditor.asr import model_id
+        from auditor.speech.model import model_id
 
         return model_id(self.settings.model)
 

@@ -21,10 +21,10 @@ import time
 import wave
 from pathlib import Path
 
-from auditor.audio import probe
 from auditor.config import Settings
 from auditor.ingest.discovery import discover
 from auditor.kpi import Targets, talk_time
+from auditor.speech.audio import probe
 from auditor.stats import scan_durations
 
 MANAGERS = ("Ирина Соколова", "Павел Орлов", "John Smith", "Анна Ким", "Олег Белов")

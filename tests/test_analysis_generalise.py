@@ -377,9 +377,9 @@ def test_a_real_recorded_ivr_call_is_no_contact(model_cache: object) -> None:
     """
     from pathlib import Path
 
-    from auditor.asr import WhisperTranscriber
-    from auditor.audio import probe
     from auditor.config import Settings
+    from auditor.speech.audio import probe
+    from auditor.speech.transcriber import WhisperTranscriber
     from tests.conftest import FIXTURES
 
     path = FIXTURES / "real" / "ivr-menu-ru.wav"

@@ -355,8 +355,8 @@ def transcribe(
     """
     check_choice(output, ("txt", "json", "srt", "vtt"), "--format")
     with guarded():
-        from auditor.asr import WhisperTranscriber
-        from auditor.audio import probe
+        from auditor.speech.audio import probe
+        from auditor.speech.transcriber import WhisperTranscriber
 
         settings = build_settings(
             config, model=model, model_cache=model_cache, language=language,
