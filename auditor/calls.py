@@ -8,7 +8,6 @@ the automatic verdict.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy import exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from auditor import store
 from auditor.records import STAGES, ChannelStats, speech_coverage
@@ -157,25 +156,6 @@ class _AnalysisCols:
     confidence: float
 
 
-def _latest_reviews(s: Session, ids: list[int] | None
-                    ) -> tuple[dict[int, store.Review], dict[int, int]]:
-    """The latest review per recording, and how many reviews each has."""
-    q = select(store.Review).order_by(store.Review.created_at, store.Review.id)  # type: ignore[arg-type]
-    if ids is not None:
-        q = q.where(store.Review.recording_id.in_(ids))  # type: ignore[attr-defined]
-    latest: dict[int, store.Review] = {}
-    counts: dict[int, int] = {}
-    for rv in s.exec(q):
-        latest[rv.recording_id] = rv  # ordered ascending: the last one wins
-        counts[rv.recording_id] = counts.get(rv.recording_id, 0) + 1
-    return latest, counts
-
-
-def latest_reviews(s: Session, ids: list[int] | None = None) -> dict[int, store.Review]:
-    """The effective (latest) review of each recording that has one."""
-    return _latest_reviews(s, ids)[0]
-
-
 def sort_key(row: CallRow) -> tuple[Any, ...]:
     return (
         VERDICT_RANK.get(row.verdict or "", 9),
@@ -232,7 +212,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         q = q.where(~exists().where(col(Rv.recording_id) == col(R.id)))
     with Session(engine) as s:
         records = list(s.connection().execute(q))
-        reviews, counts = _latest_reviews(s, f.ids)
+        reviews, counts = store.review_history(s, f.ids)
     rows = []
     for r in records:
         an = None if r.an_id is None else _AnalysisCols(
@@ -269,38 +249,3 @@ def _coverage(quality_json: str | None) -> float | None:
 def get_call(engine: Engine, call_id: int, redact: bool = False) -> CallRow | None:
     rows = query_calls(engine, CallFilter(ids=[call_id]), redact=redact)
     return rows[0] if rows else None
-
-
-def transcripts_for(s: Session, pairs: Iterable[tuple[store.Recording, store.Analysis | None]]
-                    ) -> dict[int, store.Transcript]:
-    """The stored transcript of each recording, loaded in a few queries.
-
-    The analysis names the transcript it was made from; a recording without
-    one falls back to a transcript of the same audio (sha256), newest first.
-    """
-    pairs = list(pairs)
-    by_id = {an.transcript_id for _, an in pairs if an is not None and an.transcript_id}
-    shas = {rec.sha256 for rec, an in pairs
-            if (an is None or not an.transcript_id) and rec.sha256}
-    T = store.Transcript
-    found: dict[int, store.Transcript] = {}
-    ids = sorted(by_id)
-    for i in range(0, len(ids), 500):
-        for tr in s.exec(select(T).where(col(T.id).in_(ids[i:i + 500]))):
-            found[tr.id or 0] = tr
-    by_sha: dict[str, store.Transcript] = {}
-    sha_list = sorted(shas)
-    for i in range(0, len(sha_list), 500):
-        q = select(T).where(col(T.sha256).in_(sha_list[i:i + 500]))
-        for tr in s.exec(q.order_by(col(T.created_at), col(T.id))):
-            by_sha[tr.sha256] = tr  # ascending: the newest wins
-    out: dict[int, store.Transcript] = {}
-    for rec, an in pairs:
-        t: store.Transcript | None = None
-        if an is not None and an.transcript_id:
-            t = found.get(an.transcript_id)
-        if t is None:
-            t = by_sha.get(rec.sha256)
-        if t is not None and rec.id is not None:
-            out[rec.id] = t
-    return out

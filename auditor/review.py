@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from auditor import store
-from auditor.calls import CallRow, get_call, transcripts_for
+from auditor.calls import CallRow, get_call
 from auditor.errors import InvalidReview, NotFoundError
 from auditor.records import CALL_TYPES, STAGES, VERDICTS, CallAnalysis, Evidence, Segment
 from auditor.records import Transcript as TranscriptDoc
@@ -158,7 +158,7 @@ def call_detail(engine: Engine, call_id: int, redact: bool = False) -> CallDetai
         rec = s.get(store.Recording, call_id)
         an = s.exec(select(store.Analysis).where(store.Analysis.recording_id == call_id)).first()
         analysis = an.details if an is not None else None
-        stored = transcripts_for(s, [(rec, an)]).get(call_id) if rec is not None else None
+        stored = store.transcripts_for(s, [(rec, an)]).get(call_id) if rec is not None else None
         doc = stored.to_doc() if stored is not None else None
     if doc is not None and row.duration_s is not None:
         doc.duration_s = row.duration_s

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from auditor import migrations, store
+from auditor import store
 from auditor.errors import StoreError
+from auditor.store import migrations
 
 
 def test_new_database_records_schema_version_and_uses_wal(db_path: Path) -> None:
