@@ -28,7 +28,9 @@ from sqlalchemy import insert
 
 from auditor import store
 from auditor.calls import CallFilter
-from auditor.search import Lemmatizer, ensure_index, search
+from auditor.search import search
+from auditor.store.search_index import ensure_index
+from auditor.store.search_terms import Lemmatizer
 
 MANAGERS = ["Ирина Соколова", "Павел Орлов", "Анна Кузнецова", "Дмитрий Волков", "Елена Морозова",
             "Сергей Лебедев", "Ольга Новикова", "Максим Фёдоров", "John Smith", "Mary Jones"]
