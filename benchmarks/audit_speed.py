@@ -22,7 +22,7 @@ one after the other, on the same files:
 - baseline: faster-whisper as a typical user calls it: WhisperModel(<bundled
   base folder>) with its defaults, model.transcribe(path) with its defaults
   (language detection, beam 5, no VAD, the mono mix);
-- pipeline: auditor.pipeline.Auditor(settings, store.make_engine(fresh db))
+- pipeline: auditor.audit.runner.Auditor(settings, store.make_engine(fresh db))
   .run(root), in one run, with the default Settings except the languages
   (a department configures its language once, with per-manager exceptions:
   Settings.language = "ru", Settings.languages = {"John Smith": "en"}, taken
@@ -130,8 +130,8 @@ def side_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     from sqlmodel import Session, select
 
     from auditor import store
+    from auditor.audit.runner import Auditor, default_analyzer
     from auditor.config import Settings
-    from auditor.pipeline import Auditor, default_analyzer
     from auditor.speech.model import bundled_model_dir
     from auditor.speech.transcriber import WhisperTranscriber
 

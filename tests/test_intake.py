@@ -210,8 +210,8 @@ def test_the_call_log_language_is_the_one_transcribed_and_analysed(tmp_path: Pat
     from sqlmodel import select
 
     from auditor import store
+    from auditor.audit.runner import Auditor
     from auditor.config import Settings
-    from auditor.pipeline import Auditor
     from auditor.records import AudioInfo, Transcript
 
     class RecordingTranscriber:

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from auditor import store
+from auditor.audit.runner import Auditor
 from auditor.config import Settings
-from auditor.pipeline import Auditor
 from auditor.records import AudioInfo, Segment, Transcript
 from auditor.speech import audio
 from auditor.speech.audio import probe

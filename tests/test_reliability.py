@@ -245,7 +245,7 @@ def test_unreadable_file_is_failed(tmp_path: Path, model_cache: Path,
     root = tmp_path / "calls"
     ok = write_wav(root / "a" / "ok.wav", [left, right], 8000)
     locked = write_wav(root / "a" / "locked.wav", [left, right], 8000)
-    from auditor import pipeline
+    from auditor.audit import file as pipeline
 
     real = pipeline.file_sha256
 
@@ -395,7 +395,7 @@ class _SignalledAsr:
 def test_sigint_finishes_the_files_in_flight_starts_no_other_and_says_how_to_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auditor import pipeline
+    from auditor.audit import runner as pipeline
     from auditor.speech import transcriber as asr
 
     from .conftest_reports import write_wav as silent_wav

@@ -207,7 +207,7 @@ def rescore(
     """
     check_choice(output, ("text", "json"), "--format")
     with guarded():
-        from auditor.rescore import rescore as run_rescore
+        from auditor.audit.rescore import rescore as run_rescore
 
         settings, engine = open_engine(config, db, short_call_s=short_call_s)
         bar = _Bar() if output != "json" and is_tty() else None

@@ -218,7 +218,7 @@ def audit(
     console = Console(stderr=False)
     with guarded():
         from auditor import store
-        from auditor.pipeline import Auditor
+        from auditor.audit.runner import Auditor
 
         settings = build_settings(
             config, db=db, model=model, model_cache=model_cache, language=language,
