@@ -23,9 +23,9 @@ from pathlib import Path
 
 from auditor.config import Settings
 from auditor.ingest.discovery import discover
-from auditor.kpi import Targets, talk_time
 from auditor.speech.audio import probe
-from auditor.stats import scan_durations
+from auditor.views.kpi import Targets, talk_time
+from auditor.views.stats import scan_durations
 
 MANAGERS = ("Ирина Соколова", "Павел Орлов", "John Smith", "Анна Ким", "Олег Белов")
 

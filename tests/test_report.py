@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.kpi import Targets
-from auditor.reports import load_report
-from auditor.reports.csv_out import neutralise
+from auditor.views.kpi import Targets
+from auditor.views.reports import load_report
+from auditor.views.reports.csv_out import neutralise
 
 from .conftest_reports import make_db
 

@@ -13,11 +13,11 @@ from typer.testing import CliRunner, Result
 from auditor import store
 from auditor.audit import rescore as rescore_mod
 from auditor.audit.rescore import rescore
-from auditor.calls import get_call
 from auditor.cli import app
 from auditor.config import Settings
 from auditor.records import SALES_TYPES, VERDICTS, CallAnalysis
 from auditor.records import Transcript as TranscriptDoc
+from auditor.views.calls import get_call
 
 from .helpers_review import (
     RU_FULL_SALE,

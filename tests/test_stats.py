@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.errors import AudioError
-from auditor.kpi import Targets, talk_time
 from auditor.speech.audio import probe
-from auditor.stats import CallDuration, probe_fast, wav_info
+from auditor.views.kpi import Targets, talk_time
+from auditor.views.stats import CallDuration, probe_fast, wav_info
 
 from .conftest_reports import riff_wav, write_wav
 

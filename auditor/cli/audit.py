@@ -123,7 +123,7 @@ def summary_table(summary: Any, root: Path, redact: bool = False) -> Any:
     narrow, elided in the middle (their start and end both tell which call).
     """
     from auditor.redact import redact_path
-    from auditor.reports.table import Fit, FittedTable
+    from auditor.views.reports.table import Fit, FittedTable
 
     base = root if root.is_dir() else root.parent
     # The file is cut last, and the verdict never: they say which call and what of it.

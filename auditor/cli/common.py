@@ -162,7 +162,7 @@ def open_engine(config: Any, db: str | None, **overrides: Any) -> tuple[Any, Any
 
 def call_filter(manager: str | None, date_from: datetime | None, date_to: datetime | None,
                  verdict: str | None, call_type: str | None, **kw: Any) -> Any:
-    from auditor.calls import CallFilter
+    from auditor.views.callrow import CallFilter
 
     if verdict is not None:
         check_choice(verdict, (*VERDICTS, "failed"), "--verdict")

@@ -151,8 +151,8 @@ def stats(
     sep = _delimiter(delimiter)
     err = Console(stderr=True)
     with guarded():
-        from auditor.kpi import Targets, talk_time
-        from auditor.stats import scan_durations
+        from auditor.views.kpi import Targets, talk_time
+        from auditor.views.stats import scan_durations
 
         settings = build_settings(config, daily_target_min=daily_target_min,
                                   short_call_s=short_call_s, redact=redact or None)
@@ -167,7 +167,7 @@ def stats(
     summary = talk_time(calls, targets)
     shown = _shown(settings.redact)
     if output_format == "json":
-        from auditor.reports.json_out import to_json
+        from auditor.views.reports.json_out import to_json
 
         _emit(to_json({
             "targets": targets.to_dict(),
@@ -179,14 +179,14 @@ def stats(
             "seconds": round(scan.seconds, 3),
         }), output, quiet)
     elif output_format == "csv":
-        from auditor.reports.columns import talk_columns
-        from auditor.reports.csv_out import to_csv
+        from auditor.views.reports.columns import talk_columns
+        from auditor.views.reports.csv_out import to_csv
 
         rows = summary.days if by == "day" else [*summary.managers, summary.total]
         _emit(to_csv(talk_columns(targets, by == "day"), rows, sep,
                      bom=output is not None or not is_tty()), output, quiet)
     else:
-        from auditor.reports.table import stats_tables
+        from auditor.views.reports.table import stats_tables
 
         console = Console()
         for renderable in stats_tables(summary, targets, by):
@@ -246,7 +246,7 @@ def report(
     """
     from rich.console import Console
 
-    from auditor.reports import BY, FORMATS
+    from auditor.views.reports import BY, FORMATS
 
     check_choice(output_format, FORMATS, "--format")
     check_choice(by, BY, "--by")
@@ -255,8 +255,8 @@ def report(
     sep = _delimiter(delimiter)
     with guarded():
         from auditor import store
-        from auditor.kpi import Targets
-        from auditor.reports import load_report
+        from auditor.views.kpi import Targets
+        from auditor.views.reports import load_report
 
         settings = build_settings(config, db=db, daily_target_min=daily_target_min,
                                   short_call_s=short_call_s, redact=redact or None)
@@ -265,9 +265,9 @@ def report(
                           date_from=_day(date_from), date_to=_day(date_to), manager=manager,
                           redact=settings.redact)
         if output_format == "html":
-            from auditor.kpi import PROBLEM_VERDICTS
-            from auditor.reports.details import load_details
-            from auditor.reports.html import write_html
+            from auditor.views.kpi import PROBLEM_VERDICTS
+            from auditor.views.reports.details import load_details
+            from auditor.views.reports.html import write_html
 
             chosen = {"all": rep.calls, "none": [],
                       "problems": [c for c in rep.calls if c.verdict in PROBLEM_VERDICTS]}[calls]
@@ -278,12 +278,12 @@ def report(
                            f"transcripts)", err=True)
             return
     if output_format == "json":
-        from auditor.reports.json_out import to_json
+        from auditor.views.reports.json_out import to_json
 
         _emit(to_json(rep.to_dict()), output, quiet)
     elif output_format == "csv":
-        from auditor.reports import columns as cols
-        from auditor.reports.csv_out import to_csv
+        from auditor.views.reports import columns as cols
+        from auditor.views.reports.csv_out import to_csv
 
         t = rep.targets
         spec: tuple[list[Any], Any] = {
@@ -298,7 +298,7 @@ def report(
     else:
         import io
 
-        from auditor.reports.table import report_tables
+        from auditor.views.reports.table import report_tables
 
         console = Console(file=io.StringIO(), width=200, record=True) if output else Console()
         for renderable in report_tables(rep, limit=limit or None):

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.kpi import (
+from auditor.records import STAGES
+from auditor.views.kpi import (
     VERDICT_KEYS,
     AgreementRow,
     ManagerRow,
@@ -18,7 +19,6 @@ from auditor.kpi import (
     TalkRow,
     Targets,
 )
-from auditor.records import STAGES
 
 TABLES = ("summary", "calls", "agreement")
 _SHORT_STAGE = {"profile": "Prof %", "needs": "Needs %", "presentation": "Pres %",

@@ -1,6 +1,6 @@
 """Reports over the audit database: one module per output format.
 
-``load_report`` builds the :class:`auditor.kpi.Report` from the calls with
+``load_report`` builds the :class:`auditor.views.kpi.Report` from the calls with
 their effective (reviewed) verdicts; ``table``, ``csv_out``, ``json_out`` and
 ``html`` render it. Renderers return text or renderables; they never print.
 """
@@ -11,8 +11,9 @@ from datetime import date
 
 from sqlalchemy.engine import Engine
 
-from auditor.calls import CallFilter, query_calls
-from auditor.kpi import Report, Targets, build_report
+from auditor.views.callrow import CallFilter
+from auditor.views.calls import query_calls
+from auditor.views.kpi import Report, Targets, build_report
 
 FORMATS = ("table", "csv", "json", "html")
 BY = ("manager", "day")
@@ -23,7 +24,7 @@ def load_report(engine: Engine, targets: Targets, by: str = "manager",
                 manager: str | None = None, redact: bool = False) -> Report:
     """The report for the calls in the period (and of one manager, if given).
 
-    With ``redact`` every call is :meth:`auditor.calls.CallRow.redacted`, so
+    With ``redact`` every call is :meth:`auditor.views.calls.CallRow.redacted`, so
     no format shows a client's number, and the problem list built from the
     calls shows none either.
     """

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from auditor.calls import CallRow, sort_key
 from auditor.config import Settings
 from auditor.records import SALES_TYPES, STAGES, VERDICTS
+from auditor.views.callrow import CallRow, sort_key
 
 UNKNOWN_MANAGER = "(unknown)"
 ALL_MANAGERS = "All managers"
@@ -295,7 +295,7 @@ def problem_calls(calls: Iterable[CallRow]) -> list[ProblemCall]:
 def build_report(calls: list[CallRow], targets: Targets, by: str = "manager",
                  date_from: date | None = None, date_to: date | None = None,
                  manager: str | None = None, now: datetime | None = None) -> Report:
-    """The report over calls from :func:`auditor.calls.query_calls` (effective verdicts)."""
+    """The report over calls from :func:`auditor.views.calls.query_calls` (effective verdicts)."""
     groups: dict[str, list[CallRow]] = _groups(calls)  # type: ignore[assignment]
     managers = [_quality(_talk_row(m, None, cs, _n_days(cs), targets, ManagerRow), cs, targets)
                 for m, cs in groups.items()]

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from auditor.calls import CallFilter, CallRow, query_calls
 from auditor.errors import SearchError
 from auditor.redact import redact_spans
 from auditor.store.search_index import (
@@ -28,6 +27,8 @@ from auditor.store.search_index import (
     start_times,
 )
 from auditor.store.search_terms import Lemmatizer, default_lemmatizer
+from auditor.views.callrow import CallFilter, CallRow
+from auditor.views.calls import query_calls
 
 _MAX_IDS = 5000  # past this many matched calls, filtering all calls is as fast
 

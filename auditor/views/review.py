@@ -1,7 +1,7 @@
 """The human side of the audit: read one call with its evidence, record a decision.
 
 Reviews are history: a new decision is a new row, never an update, and the
-latest one is the effective verdict everywhere (see auditor.calls). The
+latest one is the effective verdict everywhere (see auditor.views.calls). The
 automatic verdict at the time of the review is kept beside it, so a later
 ``rescore`` can tell which human decisions the new rules disagree with.
 """
@@ -19,11 +19,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from auditor import store
-from auditor.calls import CallRow, get_call
 from auditor.errors import InvalidReview, NotFoundError
 from auditor.records import CALL_TYPES, STAGES, VERDICTS, CallAnalysis, Evidence, Segment
 from auditor.records import Transcript as TranscriptDoc
 from auditor.redact import redact_analysis, redact_segments, redact_text
+from auditor.views.callrow import CallRow
+from auditor.views.calls import get_call
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from auditor import __version__
-from auditor.kpi import Report
 from auditor.records import SALES_TYPES, STAGES, CallAnalysis, Evidence, Segment
-from auditor.reports import charts
-from auditor.reports.columns import (
+from auditor.views.kpi import Report
+from auditor.views.reports import charts
+from auditor.views.reports.columns import (
     Column,
     agreement_columns,
     fmt_cell,
@@ -34,7 +34,7 @@ from auditor.reports.columns import (
     summary_columns,
     used_verdicts,
 )
-from auditor.reports.details import CallDetail
+from auditor.views.reports.details import CallDetail
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def _table(columns: Sequence[Column], rows: Sequence[Any], total: Any = None,
 
 
 def _asset(name: str) -> str:
-    return resources.files("auditor.reports").joinpath("templates", name).read_text("utf-8")
+    return resources.files("auditor.views.reports").joinpath("templates", name).read_text("utf-8")
 
 
 def render_html(report: Report, details: Sequence[CallDetail], output: Path,

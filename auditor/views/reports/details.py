@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from auditor import store
-from auditor.calls import CallRow
 from auditor.records import CallAnalysis, Segment
 from auditor.redact import redact_analysis, redact_segments
+from auditor.views.callrow import CallRow
 
 _CHUNK = 500  # SQLite allows a limited number of bound parameters
 
