@@ -12,9 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from auditor.cli.common import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
     CallLogOpt,
     ConfigOpt,
     DbOpt,
@@ -28,6 +25,7 @@ from auditor.cli.common import (
     fmt_duration,
     guarded,
 )
+from auditor.errors import ExitCode
 
 ModelOpt = Annotated[
     str | None,
@@ -226,7 +224,7 @@ def audit(
             workers=workers, beam_size=beam_size, batch_size=batch_size,
             short_call_s=short_call_s, redact=redact or None,
         )
-        from auditor.cli.report import discover_for_cli, print_discovery_notes
+        from auditor.cli.common import discover_for_cli, print_discovery_notes
 
         found = discover_for_cli(recordings, layout, call_log, call_log_columns)
         if not quiet and output != "json":
@@ -240,7 +238,7 @@ def audit(
                 # A second Ctrl-C: leave now, without waiting for the files in
                 # flight. Committed work is safe; those files are redone on resume.
                 typer.echo("aborted: the files in flight are redone on the next run", err=True)
-                os._exit(EXIT_INTERRUPTED)
+                os._exit(ExitCode.INTERRUPTED)
             stop.set()
             typer.echo("stopping after the files in flight (Ctrl-C again to abort now)", err=True)
 
@@ -263,12 +261,12 @@ def audit(
     if summary.interrupted:
         typer.echo("interrupted: finished work is saved; run the same command again to resume",
                    err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if summary.failed:
         typer.echo(f"{len(summary.failed)} recording(s) failed; see the table or "
                    f"'auditor calls --status failed'", err=True)
-        raise typer.Exit(EXIT_SOME_FAILED)
-    raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.SOME_FAILED)
+    raise typer.Exit(ExitCode.OK)
 
 
 def _summary_json(summary: Any, redact: bool = False) -> dict[str, Any]:

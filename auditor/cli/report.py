@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +23,11 @@ from auditor.cli.common import (
     app,
     build_settings,
     check_choice,
+    discover_for_cli,
     guarded,
     is_tty,
+    print_discovery_notes,
+    shown_path,
 )
 
 ByOpt = Annotated[str, typer.Option("--by", help="Rows per 'manager' or per manager 'day'.")]
@@ -62,57 +64,6 @@ def _emit(text: str, output: Path | None, quiet: bool = False) -> None:
     output.write_text(text, encoding="utf-8", newline="")
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
-
-
-def print_discovery_notes(found: Any, console: Any, limit: int = 20, redact: bool = False
-                          ) -> None:
-    """Warn about files the layout could not read and call-log rows/recordings left unjoined.
-
-    With ``redact`` phone numbers in file names and call-log rows are masked.
-    """
-    from rich.markup import escape
-
-    shown = _shown(redact)
-
-    def listing(title: str, items: list[str]) -> None:
-        if not items:
-            return
-        console.print(f"[yellow]{escape(title)}: {len(items)}[/yellow]")
-        for it in items[:limit]:
-            console.print(f"  {escape(it)}")
-        if len(items) > limit:
-            console.print(f"  ... and {len(items) - limit} more")
-
-    listing("recordings not matching the layout (manager/client/time left empty)",
-            [shown(p) for p in found.unmatched])
-    if found.call_log is not None:
-        lg = found.call_log
-        console.print(f"call log {escape(str(lg.path))}: {len(lg.rows)} rows ({lg.encoding}, "
-                      f"delimiter {lg.delimiter!r}; columns: "
-                      f"{escape(', '.join(f'{k}={v}' for k, v in lg.columns.items()))})")
-        listing("call-log rows with no recording",
-                [shown(f"line {r.line}: {r.file or ''} {r.manager or ''} {r.client or ''} "
-                       f"{r.started_at or ''}".strip()) for r in found.rows_without_recording])
-        listing("recordings with no call-log row",
-                [shown(p) for p in found.recordings_without_row])
-        listing("call-log lines not understood",
-                [shown(f"line {n}: {why}") for n, why in lg.problems])
-
-
-def _shown(redact: bool) -> Callable[[Any], str]:
-    """How a path or a message quoting one is shown: as is, or with phone numbers masked."""
-    if not redact:
-        return str
-    from auditor.redact import redact_path
-
-    return lambda v: redact_path(str(v))
-
-
-def discover_for_cli(recordings: Path, layout: str | None, call_log: Path | None,
-                     columns: str | None) -> Any:
-    from auditor.ingest.discovery import discover
-
-    return discover(recordings, layout=layout, call_log=call_log, columns=columns)
 
 
 @app.command()
@@ -165,7 +116,7 @@ def stats(
              and (d0 is None or (c.started_at is not None and c.started_at.date() >= d0))
              and (d1 is None or (c.started_at is not None and c.started_at.date() <= d1))]
     summary = talk_time(calls, targets)
-    shown = _shown(settings.redact)
+    shown = shown_path(settings.redact)
     if output_format == "json":
         from auditor.views.reports.json_out import to_json
 
