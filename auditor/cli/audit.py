@@ -22,10 +22,10 @@ from auditor.cli.common import (
     app,
     build_settings,
     check_choice,
-    fmt_duration,
     guarded,
 )
 from auditor.errors import ExitCode
+from auditor.views.reports.columns import fmt_duration
 
 ModelOpt = Annotated[
     str | None,

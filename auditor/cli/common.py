@@ -168,13 +168,6 @@ def call_filter(manager: str | None, date_from: datetime | None, date_to: dateti
                       call_type=call_type, **kw)
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}:{s:02d}"
-
-
 def fmt_when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
 

@@ -27,7 +27,6 @@ from auditor.cli.common import (
     app,
     call_filter,
     check_choice,
-    fmt_duration,
     fmt_when,
     guarded,
     make_console,
@@ -35,6 +34,7 @@ from auditor.cli.common import (
     verdict_markup,
 )
 from auditor.records import CALL_TYPES, STAGES, VERDICTS
+from auditor.views.reports.columns import fmt_duration
 
 _STATUSES = ("done", "failed", "pending", "running")
 _STAGE_STYLE = {"profile": "bold black on cyan", "needs": "bold black on yellow",

@@ -21,13 +21,13 @@ from auditor.cli.common import (
     app,
     call_filter,
     check_choice,
-    fmt_duration,
     fmt_when,
     guarded,
     make_console,
     open_engine,
     verdict_markup,
 )
+from auditor.views.reports.columns import fmt_duration
 
 
 @app.command()

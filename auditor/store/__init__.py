@@ -8,7 +8,7 @@ is imported on its own, it needs spaCy. Imports analysis and lower layers only.
 
 from auditor.store.analyses import find_analysis, save_analysis
 from auditor.store.engine import database_url, init_schema, make_engine, session
-from auditor.store.reviews import latest_reviews, review_history
+from auditor.store.reviews import latest_reviews, latest_reviews_and_counts
 from auditor.store.tables import (
     SCHEMA_VERSION,
     Analysis,
@@ -22,6 +22,7 @@ from auditor.store.transcripts import find_transcript, save_transcript, transcri
 
 __all__ = [
     "SCHEMA_VERSION", "Analysis", "Meta", "Recording", "Review", "Transcript", "database_url",
-    "find_analysis", "find_transcript", "init_schema", "latest_reviews", "make_engine",
-    "review_history", "save_analysis", "save_transcript", "session", "transcripts_for", "utcnow",
+    "find_analysis", "find_transcript", "init_schema", "latest_reviews",
+    "latest_reviews_and_counts", "make_engine", "save_analysis", "save_transcript", "session",
+    "transcripts_for", "utcnow",
 ]

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from auditor.store.tables import Review
 
 
-def review_history(s: Session, ids: list[int] | None
+def latest_reviews_and_counts(s: Session, ids: list[int] | None
                    ) -> tuple[dict[int, Review], dict[int, int]]:
     """The latest review per recording, and how many reviews each has."""
     q = select(Review).order_by(Review.created_at, Review.id)  # type: ignore[arg-type]
@@ -23,4 +23,4 @@ def review_history(s: Session, ids: list[int] | None
 
 def latest_reviews(s: Session, ids: list[int] | None = None) -> dict[int, Review]:
     """The effective (latest) review of each recording that has one."""
-    return review_history(s, ids)[0]
+    return latest_reviews_and_counts(s, ids)[0]

@@ -118,7 +118,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         q = q.where(~exists().where(col(Rv.recording_id) == col(R.id)))
     with Session(engine) as s:
         records = list(s.connection().execute(q))
-        reviews, counts = store.review_history(s, f.ids)
+        reviews, counts = store.latest_reviews_and_counts(s, f.ids)
     rows = []
     for r in records:
         an = None if r.an_id is None else _AnalysisCols(

@@ -160,6 +160,7 @@ def tabulate(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
 
 
 def fmt_duration(seconds: float | None) -> str:
+    """m:ss, as every table, the review screen and the HTML report show a length or a time."""
     if seconds is None:
         return "-"
     m, s = divmod(int(round(seconds)), 60)
