@@ -1,6 +1,6 @@
 """Typed records that flow between the stages of the audit.
 
-intake -> audio -> asr -> analysis -> store: every arrow carries one of these,
+ingest -> speech -> analysis -> store: every arrow carries one of these,
 never a loose dict. They are plain dataclasses so that the analysis can run
 without a database and the store can persist them as JSON columns.
 """
@@ -23,6 +23,14 @@ VERDICTS: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity", "exempt",
 # The verdicts that say a manager did something wrong, and those that do not.
 ACCUSING: tuple[str, ...] = ("missed_opportunity", "incomplete")
 BLAMELESS: tuple[str, ...] = ("ok", "exempt", "no_contact")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A length or a time in a call as m:ss (125.4 -> '2:05'; None -> '-'), everywhere it is shown."""
+    if seconds is None:
+        return "-"
+    m, s = divmod(int(round(max(seconds, 0.0))), 60)
+    return f"{m}:{s:02d}"
 
 
 @dataclass(frozen=True)

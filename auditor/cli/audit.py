@@ -25,7 +25,7 @@ from auditor.cli.common import (
     guarded,
 )
 from auditor.errors import ExitCode
-from auditor.views.reports.columns import fmt_duration
+from auditor.records import fmt_duration
 
 ModelOpt = Annotated[
     str | None,

@@ -33,8 +33,7 @@ from auditor.cli.common import (
     open_engine,
     verdict_markup,
 )
-from auditor.records import CALL_TYPES, STAGES, VERDICTS
-from auditor.views.reports.columns import fmt_duration
+from auditor.records import CALL_TYPES, STAGES, VERDICTS, fmt_duration
 
 _STATUSES = ("done", "failed", "pending", "running")
 _STAGE_STYLE = {"profile": "bold black on cyan", "needs": "bold black on yellow",

@@ -27,7 +27,7 @@ from auditor.cli.common import (
     open_engine,
     verdict_markup,
 )
-from auditor.views.reports.columns import fmt_duration
+from auditor.records import fmt_duration
 
 
 @app.command()

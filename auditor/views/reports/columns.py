@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.records import STAGES
+from auditor.records import STAGES, fmt_duration
 from auditor.views.kpi import (
     VERDICT_KEYS,
     AgreementRow,
@@ -157,14 +157,6 @@ def used_verdicts(rows: Sequence[ManagerRow]) -> list[str]:
 
 def tabulate(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
     return [[c.get(r) for c in columns] for r in rows]
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """m:ss, as every table, the review screen and the HTML report show a length or a time."""
-    if seconds is None:
-        return "-"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}:{s:02d}"
 
 
 def fmt_cell(value: Any, kind: str) -> str:

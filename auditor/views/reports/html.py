@@ -22,7 +22,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from auditor import __version__
-from auditor.records import SALES_TYPES, STAGES, CallAnalysis, Evidence, Segment
+from auditor.records import SALES_TYPES, STAGES, CallAnalysis, Evidence, Segment, fmt_duration
 from auditor.views.evidence import place
 from auditor.views.kpi import Report
 from auditor.views.reports import charts
@@ -30,7 +30,6 @@ from auditor.views.reports.columns import (
     Column,
     agreement_columns,
     fmt_cell,
-    fmt_duration,
     problem_columns,
     summary_columns,
     used_verdicts,
