@@ -8,7 +8,7 @@
 | new_client / existing_client   | some missing | >= short_call | incomplete         |
 
 The duration is the recording's length (rings and holds included), and the
-threshold is Settings.short_call_s (300 s by default).
+threshold is Settings.short_call_s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from auditor.records import SALES_TYPES, STAGES, fmt_duration
 
 
 def decide_verdict(call_type: str, found: list[str], duration_s: float,
-                   short_call_s: float = 300.0) -> tuple[str, str]:
+                   short_call_s: float) -> tuple[str, str]:
     """(verdict, one-line reason) for a call."""
     if call_type == "post_sale":
         return "exempt", "post-sale organizational call: exempt from the stage rules"

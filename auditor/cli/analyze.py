@@ -22,6 +22,7 @@ from auditor.cli.common import (
     open_engine,
     verdict_markup,
 )
+from auditor.config import Settings
 from auditor.errors import ExitCode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ShortCallOpt = Annotated[
     float | None,
-    typer.Option("--short-call-s", help="Short-call threshold in seconds [default: 300]."),
+    typer.Option("--short-call-s", help="Short-call threshold in seconds "
+                 f"[default: {Settings.short_call_s:g}]."),
 ]
 
 

@@ -90,8 +90,9 @@ def stats(
 
     Reads only container headers: no decoding, no speech recognition, no
     database; thousands of files take seconds. Shows calls, talk minutes per
-    day against the daily target, average call length against the 5-7 minute
-    band, and the share of short calls.
+    day against the daily target, average call length against the call-length
+    band (daily_target_min, band_min_s, band_max_s in auditor.toml), and the
+    share of short calls.
 
     Example: auditor stats recordings/ --by day --format csv -o talk.csv
     """
