@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ShortCallOpt = Annotated[
     float | None,
     typer.Option("--short-call-s", help="Short-call threshold in seconds "
-                 f"[default: {Settings.short_call_s:g}]."),
+                 f"(default {Settings.short_call_s:g})."),
 ]
 
 
