@@ -13,14 +13,10 @@ from typing import Any
 from auditor.records import STAGES, fmt_duration
 from auditor.views.kpi import (
     VERDICT_KEYS,
-    AgreementRow,
     ManagerRow,
-    ProblemCall,
-    TalkRow,
     Targets,
 )
 
-TABLES = ("summary", "calls", "agreement")
 _SHORT_STAGE = {"profile": "Prof %", "needs": "Needs %", "presentation": "Pres %",
                 "next_step": "Next %"}
 # What fits a terminal; CSV and HTML get every column.
@@ -173,5 +169,3 @@ def fmt_cell(value: Any, kind: str) -> str:
         return str(value)[:16]
     return str(value)
 
-
-RowTypes = TalkRow | ManagerRow | ProblemCall | AgreementRow
