@@ -35,7 +35,7 @@ def fmt_duration(seconds: float | None) -> str:
 
 @dataclass(frozen=True)
 class RecordingInfo:
-    """A recording found by intake: where it is and who/when it belongs to."""
+    """A recording found by ingest (discovery): where it is and who/when it belongs to."""
 
     path: Path
     manager: str | None = None
