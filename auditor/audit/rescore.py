@@ -33,7 +33,6 @@ from sqlmodel import Session, select
 
 from auditor import store
 from auditor.config import Settings
-from auditor.errors import AuditorError
 from auditor.records import CallAnalysis
 from auditor.records import Transcript as TranscriptDoc
 
@@ -45,10 +44,8 @@ _BATCH = 500
 
 def default_analyzer() -> Analyzer:
     """auditor.analysis.analyze, imported only when a rescore runs (it loads spaCy)."""
-    try:
-        from auditor.analysis import analyze
-    except ImportError as e:
-        raise AuditorError(f"the analysis module cannot be loaded: {e}") from None
+    from auditor.analysis import analyze
+
     return analyze
 
 
