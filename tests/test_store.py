@@ -53,6 +53,7 @@ def test_older_database_is_migrated_in_place_without_losing_data(
         conn.execute(text("ALTER TABLE recording ADD COLUMN tag TEXT DEFAULT 'x'"))  # type: ignore[attr-defined]
 
     monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)
+    monkeypatch.setattr("auditor.store.engine.SCHEMA_VERSION", store.SCHEMA_VERSION)
     monkeypatch.setitem(migrations.MIGRATIONS, store.SCHEMA_VERSION - 1, add_column)
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
