@@ -146,28 +146,23 @@ def release(s: Session, recording_id: int | None, owner: str) -> None:
     row = s.get(Recording, recording_id) if recording_id is not None else None
     if row is None or row.claimed_by != owner:
         return
-    row.status = "pending"
-    row.claimed_by = None
-    row.claimed_at = None
-    row.updated_at = utcnow()
-    s.add(row)
-    s.commit()
+    _settle(s, row, status="pending", claimed_at=None)
 
 
 def mark_done(s: Session, row: Recording) -> None:
     """The recording has its verdict; committed."""
-    row.status = "done"
-    row.error = None
-    row.claimed_by = None
-    row.updated_at = utcnow()
-    s.add(row)
-    s.commit()
+    _settle(s, row, status="done", error=None)
 
 
 def mark_failed(s: Session, row: Recording, error: str) -> None:
     """The recording failed with the first line of error (cut to 300 characters); committed."""
-    row.status = "failed"
-    row.error = error.splitlines()[0][:300] if error else "failed"
+    _settle(s, row, status="failed", error=error.splitlines()[0][:300] if error else "failed")
+
+
+def _settle(s: Session, row: Recording, **values: object) -> None:
+    """Set values, drop the claim, stamp and commit."""
+    for name, value in values.items():
+        setattr(row, name, value)
     row.claimed_by = None
     row.updated_at = utcnow()
     s.add(row)
