@@ -12,15 +12,11 @@ from auditor.analysis.calltype_rules import MAX_EVIDENCE, CallTypeDecision, deci
 from auditor.analysis.dialogue import Clause, Dialogue
 from auditor.analysis.features import NO_CONTACT_KINDS, Features
 from auditor.analysis.model import CallTypeModel, load_model
+from auditor.analysis.rules import threshold
 from auditor.analysis.scoring import StageScore
 from auditor.records import Evidence
 
 __all__ = ["CallTypeDecision", "decide_call_type"]
-
-# The two rules of LABELING below overrule the model only where it is less sure
-# than this (a misheard cue word must not overturn a clear reading).
-_SURE = 0.75
-
 
 _FEATURE_WORDS = {
     "stage_profile": "the manager asks about the client",
@@ -63,9 +59,12 @@ def decide_call_type(dialogue: Dialogue, scores: dict[str, StageScore], features
                      model: CallTypeModel | None = None) -> CallTypeDecision:
     """The call type the model gives the dialogue's features, explained by its strongest features."""
     model = model or load_model()
+    # The two rules of LABELING below overrule the model only where it is less
+    # sure than this (a misheard cue word must not overturn a clear reading).
+    sure = threshold("calltype", "model_sure")
     probs = model.probabilities(features)
     call_type = max(probs, key=lambda k: probs[k])
-    if call_type == "no_contact" and probs["no_contact"] < _SURE and not any(
+    if call_type == "no_contact" and probs["no_contact"] < sure and not any(
             features.values.get(f"nc_{kind}", 0.0) > 0 for kind in NO_CONTACT_KINDS):
         # LABELING names what no contact is: voicemail, an automated menu, a wrong
         # number, a gatekeeper, "call back later", a bad or dropped line. Each has
@@ -73,7 +72,7 @@ def decide_call_type(dialogue: Dialogue, scores: dict[str, StageScore], features
         # answered with a bare price is a missed opportunity), unless everything
         # else says otherwise (a misheard "call me after four" loses its cue).
         call_type = max((k for k in probs if k != "no_contact"), key=lambda k: probs[k])
-    if call_type == "post_sale" and probs["post_sale"] < _SURE and features.values.get("sells"):
+    if call_type == "post_sale" and probs["post_sale"] < sure and features.values.get("sells"):
         # LABELING: a call that starts as post-sale and turns into selling (the
         # manager asks what the client needs and offers something new) is a
         # sales call with a current customer; where the model is not sure, that

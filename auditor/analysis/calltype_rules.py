@@ -24,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.analysis.dialogue import Clause, Dialogue
+from auditor.analysis.rules import threshold
 from auditor.analysis.scoring import StageScore
 from auditor.records import Evidence
 
 MAX_EVIDENCE = 4
-_VOICEMAIL_REPLY_WORDS = 15  # more than this from the client side = someone picked up
 
 
 @dataclass
@@ -59,7 +59,7 @@ def rule_call_type(dialogue: Dialogue, scores: dict[str, StageScore]) -> CallTyp
     manager_side = [c for c in clauses if dialogue.turns[c.turn].p_manager >= 0.5]
     voicemail = _with(clauses, "no_contact", {"voicemail"})
     asked = scores["profile"].score + scores["needs"].score
-    if voicemail and (_client_words(dialogue, voicemail) <= _VOICEMAIL_REPLY_WORDS
+    if voicemail and (_client_words(dialogue, voicemail) <= threshold("calltype", "voicemail_reply_words")
                       or asked < 1.0):
         return decision(dialogue, "no_contact", voicemail,
                          "voicemail: nobody answered in person", 0.9, mono)
@@ -225,5 +225,5 @@ def decision(dialogue: Dialogue, call_type: str, clauses: list[Clause], reason: 
         if len(evidence) >= MAX_EVIDENCE:
             break
     if mono:
-        confidence = round(confidence * 0.85, 2)
+        confidence = round(confidence * threshold("calltype", "mono_confidence_scale"), 2)
     return CallTypeDecision(call_type, reason, evidence, confidence)

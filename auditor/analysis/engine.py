@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from auditor.analysis.calltype import CallTypeDecision, decide_call_type
 from auditor.analysis.dialogue import Dialogue, build_dialogue
 from auditor.analysis.features import Features, call_features
-from auditor.analysis.model import CallTypeModel, decision_settings, models_version
+from auditor.analysis.model import CallTypeModel, models_version
 from auditor.analysis.nlp import parse, resolve_language
-from auditor.analysis.rules import RuleSet, load_ruleset
+from auditor.analysis.rules import RuleSet, decision_settings, load_ruleset
 from auditor.analysis.rules import ruleset_version as rules_version
 from auditor.analysis.scoring import StageScore
 from auditor.analysis.stages import not_assessed, score_stages, stage_results
