@@ -1,6 +1,6 @@
 """Typed records that flow between the stages of the audit.
 
-intake -> audio -> asr -> analysis -> store: every arrow carries one of these,
+ingest -> speech -> analysis -> store: every arrow carries one of these,
 never a loose dict. They are plain dataclasses so that the analysis can run
 without a database and the store can persist them as JSON columns.
 """
@@ -25,9 +25,17 @@ ACCUSING: tuple[str, ...] = ("missed_opportunity", "incomplete")
 BLAMELESS: tuple[str, ...] = ("ok", "exempt", "no_contact")
 
 
+def fmt_duration(seconds: float | None) -> str:
+    """A length or a time in a call as m:ss (125.4 -> '2:05'; None -> '-'), everywhere it is shown."""
+    if seconds is None:
+        return "-"
+    m, s = divmod(int(round(max(seconds, 0.0))), 60)
+    return f"{m}:{s:02d}"
+
+
 @dataclass(frozen=True)
 class RecordingInfo:
-    """A recording found by intake: where it is and who/when it belongs to."""
+    """A recording found by ingest (discovery): where it is and who/when it belongs to."""
 
     path: Path
     manager: str | None = None

@@ -22,7 +22,7 @@ one after the other, on the same files:
 - baseline: faster-whisper as a typical user calls it: WhisperModel(<bundled
   base folder>) with its defaults, model.transcribe(path) with its defaults
   (language detection, beam 5, no VAD, the mono mix);
-- pipeline: auditor.pipeline.Auditor(settings, store.make_engine(fresh db))
+- pipeline: auditor.audit.runner.Auditor(settings, store.make_engine(fresh db))
   .run(root), in one run, with the default Settings except the languages
   (a department configures its language once, with per-manager exceptions:
   Settings.language = "ru", Settings.languages = {"John Smith": "en"}, taken
@@ -89,7 +89,7 @@ def _peak_rss_mb() -> float:
 
 
 def _model_dir(cache: Path) -> str:
-    from auditor.asr import bundled_model_dir
+    from auditor.speech.model import bundled_model_dir
 
     return str(bundled_model_dir(cache))
 
@@ -130,9 +130,10 @@ def side_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     from sqlmodel import Session, select
 
     from auditor import store
-    from auditor.asr import WhisperTranscriber, bundled_model_dir
+    from auditor.audit.runner import Auditor, default_analyzer
     from auditor.config import Settings
-    from auditor.pipeline import Auditor, default_analyzer
+    from auditor.speech.model import bundled_model_dir
+    from auditor.speech.transcriber import WhisperTranscriber
 
     recs = [BenchRecording.from_json(r) for r in spec["recordings"]]
     work = Path(spec["workdir"])
@@ -222,7 +223,7 @@ def side_exp(spec: dict[str, Any]) -> dict[str, Any]:
 
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from auditor.audio import channels_are_duplicate, decode
+    from auditor.speech.audio import channels_are_duplicate, decode
 
     recs = [BenchRecording.from_json(r) for r in spec["recordings"]]
     model_dir = _model_dir(Path(spec["model_cache"]))

@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import _phone  # noqa: E402
 from _bench_audio import edit_distance, normalizer  # noqa: E402
 
-from auditor.audio import decode, probe  # noqa: E402
 from auditor.config import Settings  # noqa: E402
+from auditor.speech.audio import decode, probe  # noqa: E402
 
 NO_VAD = {"vad": False}
 GRID: list[tuple[str, dict[str, Any]]] = [
@@ -73,7 +73,7 @@ def _in(t: float, spans: list[tuple[float, float]]) -> bool:
 def run_setting(calls: list[_phone.PhoneCall], overrides: dict[str, Any],
                 model: Any = None) -> dict[str, Any]:
     """Transcribe every call with one setting; the transcripts and the wall time."""
-    from auditor.asr import WhisperTranscriber
+    from auditor.speech.transcriber import WhisperTranscriber
 
     settings = Settings().with_overrides(**overrides)
     tr = WhisperTranscriber(settings)
@@ -96,7 +96,7 @@ def run_setting(calls: list[_phone.PhoneCall], overrides: dict[str, Any],
 
 def sent_chunks(call: _phone.PhoneCall, settings: Settings) -> dict[str, list[tuple[float, float]]]:
     """The stretches the setting's speech detector sends, per channel, in seconds."""
-    from auditor import vad
+    from auditor.speech import vad
 
     if not settings.vad:
         return {"manager": [(0.0, call.duration_s)], "client": [(0.0, call.duration_s)]}
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from faster_whisper import WhisperModel
 
-    from auditor.asr import bundled_model_dir
+    from auditor.speech.model import bundled_model_dir
 
     settings = Settings()
     model = WhisperModel(str(bundled_model_dir(settings.model_cache)), device="cpu",

@@ -3,7 +3,7 @@
 The database is filled with 1,000 done recordings whose stored transcripts are
 the labelled calls of fixtures/corpus (ru and en, stereo and mono), cycled,
 each with an analysis by an older rule set and every tenth with a review.
-Then `auditor.rescore.rescore` runs as the `rescore` command does (spaCy and
+Then `auditor.audit.rescore.rescore` runs as the `rescore` command does (spaCy and
 the rule models loaded in the timed run, worker processes = cores) and the
 script prints the wall time against the 30 s target.
 
@@ -28,9 +28,9 @@ from sqlmodel import Session  # noqa: E402
 from auditor import store  # noqa: E402
 from auditor.analysis.evaluate import labelled_files  # noqa: E402
 from auditor.analysis.loaders import load_transcript  # noqa: E402
+from auditor.audit.rescore import rescore  # noqa: E402
 from auditor.config import Settings  # noqa: E402
 from auditor.records import CallAnalysis  # noqa: E402
-from auditor.rescore import rescore  # noqa: E402
 
 TARGET_S = 30.0
 

@@ -27,8 +27,10 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from auditor import store
-from auditor.calls import CallFilter
-from auditor.search import Lemmatizer, ensure_index, search
+from auditor.store.search_index import ensure_index
+from auditor.store.search_terms import Lemmatizer
+from auditor.views.callrow import CallFilter
+from auditor.views.search import search
 
 MANAGERS = ["Ирина Соколова", "Павел Орлов", "Анна Кузнецова", "Дмитрий Волков", "Елена Морозова",
             "Сергей Лебедев", "Ольга Новикова", "Максим Фёдоров", "John Smith", "Mary Jones"]

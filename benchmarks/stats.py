@@ -21,11 +21,11 @@ import time
 import wave
 from pathlib import Path
 
-from auditor.audio import probe
 from auditor.config import Settings
-from auditor.intake import discover
-from auditor.kpi import Targets, talk_time
-from auditor.stats import scan_durations
+from auditor.ingest.discovery import discover
+from auditor.speech.audio import probe
+from auditor.views.kpi import Targets, talk_time
+from auditor.views.stats import scan_durations
 
 MANAGERS = ("Ирина Соколова", "Павел Орлов", "John Smith", "Анна Ким", "Олег Белов")
 

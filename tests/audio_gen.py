@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from auditor.audio import decode
+from auditor.speech.audio import decode
 
 from .conftest import RECORDINGS
 

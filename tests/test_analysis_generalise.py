@@ -337,6 +337,7 @@ def test_needs_review_lists_unreviewed_sales_and_inconclusive_calls_least_confid
         tmp_path: object) -> None:
     from pathlib import Path
 
+    from sqlmodel import select
     from typer.testing import CliRunner
 
     from auditor import store
@@ -353,7 +354,7 @@ def test_needs_review_lists_unreviewed_sales_and_inconclusive_calls_least_confid
             ("done", RU_FULL_SALE, "incomplete", "new_client", 0.2)):
         ids[name] = add_call(engine, name, segs, verdict=verdict, call_type=ct).id
         with store.session(engine) as s:
-            an = s.exec(store.select(store.Analysis).where(
+            an = s.exec(select(store.Analysis).where(
                 store.Analysis.recording_id == ids[name])).one()
             an.confidence = conf
             s.add(an)
@@ -377,9 +378,9 @@ def test_a_real_recorded_ivr_call_is_no_contact(model_cache: object) -> None:
     """
     from pathlib import Path
 
-    from auditor.asr import WhisperTranscriber
-    from auditor.audio import probe
     from auditor.config import Settings
+    from auditor.speech.audio import probe
+    from auditor.speech.transcriber import WhisperTranscriber
     from tests.conftest import FIXTURES
 
     path = FIXTURES / "real" / "ivr-menu-ru.wav"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from auditor.analysis import analyze
-from auditor.analysis.verdict import decide_verdict, format_duration
+from auditor.analysis.verdict import decide_verdict
 from auditor.config import Settings
+from auditor.records import fmt_duration as format_duration
 from tests.test_analysis_stages import FULL_RU, call
 
 ALL = ["profile", "needs", "presentation", "next_step"]

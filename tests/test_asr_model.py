@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor import asr
 from auditor.config import Settings
 from auditor.errors import ModelError
+from auditor.speech import model as asr
+from auditor.speech import transcriber
 
 
 def test_bundled_model_is_assembled_and_verified(model_cache: Path) -> None:
@@ -57,6 +58,6 @@ def test_hub_model_offline_fails_with_advice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    t = asr.WhisperTranscriber(Settings(model="tiny", model_cache=tmp_path))
+    t = transcriber.WhisperTranscriber(Settings(model="tiny", model_cache=tmp_path))
     with pytest.raises(ModelError, match="--model base"):
         _ = t.model

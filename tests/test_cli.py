@@ -117,8 +117,8 @@ def _audit_table(width: int, root: Path) -> list[str]:
 
     from rich.console import Console
 
+    from auditor.audit.runner import AuditItem, AuditSummary
     from auditor.cli.audit import _summary_table
-    from auditor.pipeline import AuditItem, AuditSummary
 
     folder = root / "Ирина Соколова"
     items = [

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditor.calllog import parse_columns, parse_started, read_call_log
 from auditor.cli import app
 from auditor.errors import ConfigError, InputError
-from auditor.intake import compile_layout, discover
+from auditor.ingest.calllog import parse_columns, parse_started, read_call_log
+from auditor.ingest.discovery import discover
+from auditor.ingest.layouts import compile_layout
 
 from .conftest_reports import write_wav
 
@@ -209,8 +210,8 @@ def test_the_call_log_language_is_the_one_transcribed_and_analysed(tmp_path: Pat
     from sqlmodel import select
 
     from auditor import store
+    from auditor.audit.runner import Auditor
     from auditor.config import Settings
-    from auditor.pipeline import Auditor
     from auditor.records import AudioInfo, Transcript
 
     class RecordingTranscriber:

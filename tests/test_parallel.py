@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from auditor import audio, store
-from auditor.asr import WhisperTranscriber, _split_segment
-from auditor.audio import probe
+from auditor import store
+from auditor.audit.runner import Auditor
 from auditor.config import Settings
-from auditor.pipeline import Auditor
 from auditor.records import AudioInfo, Segment, Transcript
+from auditor.speech import audio
+from auditor.speech.audio import probe
+from auditor.speech.transcriber import WhisperTranscriber, _split_segment
 
 from .audio_gen import speech, write_wav
 from .conftest import RECORDINGS
@@ -93,7 +94,7 @@ def test_a_lone_long_mono_file_is_cut_in_two_at_a_quiet_point(
         cuts.append(real(x))
         return cuts[-1]
 
-    monkeypatch.setattr("auditor.asr.quiet_middle", spy)
+    monkeypatch.setattr("auditor.speech.transcriber.quiet_middle", spy)
     doc, mode = WhisperTranscriber(_settings(model_cache, workers=2)).transcribe(path, info)
     assert mode == "mono" and len(cuts) == 1
     cut_s = cuts[0] / audio.SAMPLE_RATE

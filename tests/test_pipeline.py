@@ -249,7 +249,7 @@ def _stamp(t: float, sep: str) -> str:
 @pytest.mark.parametrize("fmt", ["txt", "json", "srt", "vtt"])
 def test_transcript_formats_render_every_segment(audited: Audited, fmt: str) -> None:
     from auditor.cli.audit import format_transcript
-    from auditor.cli.common import fmt_duration
+    from auditor.records import fmt_duration
 
     doc = _stored_doc(audited)
     segs = doc.segments

@@ -37,8 +37,8 @@ def test_audit_with_redact_stores_no_contacts(tmp_path) -> None:  # type: ignore
     from sqlmodel import Session, select
 
     from auditor import store
+    from auditor.audit.runner import Auditor
     from auditor.config import Settings
-    from auditor.pipeline import Auditor
     from auditor.records import Segment, Transcript
 
     from .audio_gen import speech, write_wav
@@ -155,8 +155,8 @@ def test_a_database_audited_with_redact_holds_the_number_nowhere(
 
 def _fake_audit(root: Path, db: Path) -> Any:
     from auditor import store
+    from auditor.audit.runner import Auditor
     from auditor.config import Settings
-    from auditor.pipeline import Auditor
     from auditor.records import Segment, Transcript
 
     class Fake:

@@ -164,8 +164,8 @@ def test_a_truncated_wav_is_failed_with_what_its_header_promised(
 
 
 def test_a_wav_missing_under_a_second_or_never_finalised_is_not_truncated(tmp_path: Path) -> None:
-    from auditor.audio import probe
     from auditor.errors import AudioError
+    from auditor.speech.audio import probe
 
     nearly = _truncated_wav(tmp_path / "nearly.wav", header_s=20.0, holds_s=19.5)
     assert probe(nearly).duration_s == pytest.approx(19.5, abs=0.01)
@@ -245,7 +245,7 @@ def test_unreadable_file_is_failed(tmp_path: Path, model_cache: Path,
     root = tmp_path / "calls"
     ok = write_wav(root / "a" / "ok.wav", [left, right], 8000)
     locked = write_wav(root / "a" / "locked.wav", [left, right], 8000)
-    from auditor import pipeline
+    from auditor.audit import file as pipeline
 
     real = pipeline.file_sha256
 
@@ -395,7 +395,8 @@ class _SignalledAsr:
 def test_sigint_finishes_the_files_in_flight_starts_no_other_and_says_how_to_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auditor import asr, pipeline
+    from auditor.audit import runner as pipeline
+    from auditor.speech import transcriber as asr
 
     from .conftest_reports import write_wav as silent_wav
 

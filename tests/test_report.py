@@ -12,9 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.kpi import Targets
-from auditor.reports import load_report
-from auditor.reports.csv_out import neutralise
+from auditor.config import Settings
+from auditor.views.kpi import Targets
+from auditor.views.reports import load_report
+from auditor.views.reports.csv_out import neutralise
 
 from .conftest_reports import make_db
 
@@ -33,7 +34,7 @@ def db(tmp_path: Path) -> tuple[object, str]:
 
 def test_figures(db: tuple[object, str]) -> None:
     engine, _ = db
-    rep = load_report(engine, Targets())  # type: ignore[arg-type]
+    rep = load_report(engine, Targets.from_settings(Settings()))  # type: ignore[arg-type]
     irina = next(r for r in rep.managers if r.manager == "Ирина Соколова")
     # 380 + 150 + 90 + 330 s over two days
     assert (irina.calls, irina.days, irina.talk_min, irina.talk_min_per_day) == (4, 2, 15.8, 7.9)

@@ -10,14 +10,14 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner, Result
 
-from auditor import rescore as rescore_mod
 from auditor import store
-from auditor.calls import get_call
+from auditor.audit import rescore as rescore_mod
+from auditor.audit.rescore import rescore
 from auditor.cli import app
 from auditor.config import Settings
 from auditor.records import SALES_TYPES, VERDICTS, CallAnalysis
 from auditor.records import Transcript as TranscriptDoc
-from auditor.rescore import rescore
+from auditor.views.calls import get_call
 
 from .helpers_review import (
     RU_FULL_SALE,
@@ -249,3 +249,24 @@ def test_rescore_with_the_real_analyzer(tmp_path: Path) -> None:
     short = get_call(engine, calls["short"].id)
     assert short is not None and short.verdict == "no_contact" and short.reviewed
     assert len(reviews_of(engine, calls["short"].id)) == 1
+
+
+def test_rescore_of_silent_and_very_short_calls_keeps_them_no_contact(tmp_path: Path) -> None:
+    """The defect: a call audit stored as no_contact (nothing said) broke rescore."""
+    _real_analyze()
+    path, engine = make_engine(tmp_path)
+    silent = add_call(engine, "silent", [], duration_s=6.0, verdict="no_contact",
+                      call_type="no_contact", ruleset="old")
+    short = add_call(engine, "short", [("client", 0.0, 0.7, " … ")], duration_s=1.2,
+                     verdict="no_contact", call_type="no_contact", ruleset="old")
+    for args in (("rescore", "--db", path), ("rescore", "--db", path, "--format", "json")):
+        r = run(*args)
+        assert r.exit_code == 0, r.output
+        assert "Traceback" not in r.output and "Traceback" not in r.stderr
+        assert "failed" not in r.stdout.lower() or args[-1] == "json"
+    summary = json.loads(r.stdout)
+    assert summary["failed"] == [] and summary["rescored"] == 2
+    for call in (silent, short):
+        row = get_call(engine, call.id)
+        assert row is not None and (row.verdict, row.call_type) == ("no_contact", "no_contact")
+        assert row.ruleset_version not in ("old", "")

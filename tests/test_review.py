@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from auditor.calls import CallFilter, get_call, query_calls
 from auditor.cli import app
+from auditor.views.callrow import CallFilter
+from auditor.views.calls import get_call, query_calls
 
 from .helpers_review import (
     RU_SHORT_SALE,

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from auditor import search as search_mod
-from auditor.calls import CallFilter
 from auditor.cli import app
-from auditor.search import Lemmatizer, SearchHit, ensure_index, search, snippet
+from auditor.store import search_index as search_mod
+from auditor.store.search_index import ensure_index
+from auditor.store.search_terms import Lemmatizer
+from auditor.views.callrow import CallFilter
+from auditor.views.search import SearchHit, search, snippet
 
 from .helpers_review import (
     EN_SALE,

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from auditor import guards, vad
-from auditor.asr import WhisperTranscriber
-from auditor.audio import decode, probe
 from auditor.config import Settings
-from auditor.guards import Piece
 from auditor.records import ChannelStats, Segment, Transcript
+from auditor.speech import guards, vad
+from auditor.speech.audio import decode, probe
+from auditor.speech.guards import Piece
+from auditor.speech.transcriber import WhisperTranscriber
 from tests.conftest import FIXTURES
 
 CALL = FIXTURES / "real" / "phone-call-ru.wav"

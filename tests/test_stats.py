@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditor.audio import probe
 from auditor.cli import app
+from auditor.config import Settings
 from auditor.errors import AudioError
-from auditor.kpi import Targets, talk_time
-from auditor.stats import CallDuration, probe_fast, wav_info
+from auditor.speech.audio import probe
+from auditor.views.kpi import Targets, talk_time
+from auditor.views.stats import CallDuration, probe_fast, wav_info
 
 from .conftest_reports import riff_wav, write_wav
 
@@ -44,7 +45,7 @@ def test_wav_header_odd_files(tmp_path: Path) -> None:
 
 
 def test_talk_time_figures() -> None:
-    t = Targets()
+    t = Targets.from_settings(Settings())
     d1, d2 = datetime(2026, 11, 2, 10), datetime(2026, 11, 3, 10)
     calls = [CallDuration(Path("a"), "Anna", None, d1, 360.0),
              CallDuration(Path("b"), "Anna", None, d1, 120.0),

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from auditor import migrations, store
+from auditor import store
 from auditor.errors import StoreError
+from auditor.store import migrations
 
 
 def test_new_database_records_schema_version_and_uses_wal(db_path: Path) -> None:
@@ -52,6 +53,7 @@ def test_older_database_is_migrated_in_place_without_losing_data(
         conn.execute(text("ALTER TABLE recording ADD COLUMN tag TEXT DEFAULT 'x'"))  # type: ignore[attr-defined]
 
     monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)
+    monkeypatch.setattr("auditor.store.engine.SCHEMA_VERSION", store.SCHEMA_VERSION)
     monkeypatch.setitem(migrations.MIGRATIONS, store.SCHEMA_VERSION - 1, add_column)
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:

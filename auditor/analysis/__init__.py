@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from auditor.analysis.nlp import SUPPORTED_LANGUAGES
+
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.config import Settings
     from auditor.records import CallAnalysis, Transcript
 
 __all__ = ["analyze", "ruleset_version", "SUPPORTED_LANGUAGES"]
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("ru", "en")
 
 
 def analyze(transcript: Transcript, settings: Settings | None = None) -> CallAnalysis:
@@ -36,8 +37,6 @@ def analyze(transcript: Transcript, settings: Settings | None = None) -> CallAna
 
 def ruleset_version(language: str) -> str:
     """Version string of the rules used for a language ('ru', 'en', 'en-US', ...)."""
-    from auditor.analysis.model import models_version
-    from auditor.analysis.nlp import resolve_language
-    from auditor.analysis.rules import ruleset_version as _version
+    from auditor.analysis.engine import ruleset_version as _version
 
-    return f"{_version(resolve_language(language))}+{models_version()}"
+    return _version(language)

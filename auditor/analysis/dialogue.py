@@ -49,9 +49,6 @@ class Clause:
     # ``question`` (certain) keeps it out of the manager's statements.
     maybe_question: bool = False
 
-    def keys(self, *, negated: bool = False) -> set[str]:
-        return {h.key for h in self.hits if h.negated == negated}
-
     def has(self, key: str) -> bool:
         return any(h.key == key and not h.negated for h in self.hits)
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from auditor.analysis.calltype import CallTypeDecision, decide_call_type
 from auditor.analysis.dialogue import Dialogue, build_dialogue
 from auditor.analysis.features import Features, call_features
-from auditor.analysis.model import CallTypeModel, decision_settings, models_version
+from auditor.analysis.model import CallTypeModel, models_version
 from auditor.analysis.nlp import parse, resolve_language
-from auditor.analysis.rules import RuleSet, load_ruleset
+from auditor.analysis.rules import RuleSet, decision_settings, load_ruleset
+from auditor.analysis.rules import ruleset_version as rules_version
 from auditor.analysis.scoring import StageScore
 from auditor.analysis.stages import not_assessed, score_stages, stage_results
 from auditor.analysis.verdict import decide_verdict
@@ -190,10 +191,13 @@ def cannot_judge(transcript: Transcript, p: Prepared) -> str | None:
     return None
 
 
+def ruleset_version(language: str) -> str:
+    """Version string of the rules used for a language ('ru', 'en', 'en-US', ...)."""
+    return f"{rules_version(resolve_language(language))}+{models_version()}"
+
+
 def no_speech_analysis(transcript: Transcript) -> CallAnalysis:
     """Silence, a ring, a dropped line: nobody spoke, so there was no contact."""
-    from auditor.analysis import ruleset_version
-
     reason = "no speech recognised: silence, ringing or a dropped line"
     language = transcript.language if transcript.language in ("ru", "en") else "ru"
     return CallAnalysis(

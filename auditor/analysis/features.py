@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from auditor.analysis.calltype_rules import rule_call_type
 from auditor.analysis.dialogue import Clause, Dialogue
 from auditor.analysis.scoring import StageScore
 from auditor.records import Evidence
@@ -131,10 +132,8 @@ def call_features(dialogue: Dialogue, scores: dict[str, StageScore]) -> Features
     prices = [c for c in clauses if c.has_section("price")]
     f.set("price_talk", _log(len(prices)))
 
-    # The hand rules' own reading (calltype.rule_call_type): what they decide, and
+    # The hand rules' own reading (calltype_rules.rule_call_type): what they decide, and
     # the selling they count once organisational words inside a pitch are set aside.
-    from auditor.analysis.calltype import rule_call_type
-
     rule = rule_call_type(dialogue, scores)
     for ct in ("new_client", "existing_client", "post_sale", "no_contact"):
         f.set(f"rules_{ct}", 1.0 if rule.call_type == ct else 0.0,

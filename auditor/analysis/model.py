@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.analysis.features import Features
+from auditor.analysis.rules import DECISION_FILE
 from auditor.errors import ConfigError
 
 MODEL_FILE = "calltype-model.json"
-DECISION_FILE = "decision.toml"
 
 
 @dataclass(frozen=True)
@@ -85,19 +85,6 @@ class CallTypeModel:
                    weights=tuple(tuple(float(v) for v in w) for w in d["weights"]),
                    bias=tuple(float(v) for v in d["bias"]), version=version,
                    meta=d.get("meta"))
-
-
-@functools.cache
-def decision_settings() -> dict[str, Any]:
-    """models/decision.toml: when the audio cannot support a judgement."""
-    import tomllib
-
-    from auditor.analysis.rules import _models_root
-
-    try:
-        return tomllib.loads(str(_models_root().joinpath(DECISION_FILE).read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"{DECISION_FILE} cannot be read: {e}") from None
 
 
 @functools.cache

@@ -93,6 +93,43 @@ def pipeline(language: str) -> Language:
     return nlp
 
 
+def fold(s: str) -> str:
+    """Lower case, ё written as е: how every lemma is compared."""
+    return s.lower().replace("ё", "е")
+
+
+def word_lemmas(word: str) -> tuple[str, ...]:
+    """The lemmas of one word form, folded, the one the analysis matches rules on first.
+
+    The language is the word's alphabet, so English product names inside a
+    Russian call fold too. Where the Russian dictionary lookup cannot decide
+    ("накладными": накладная or накладной; "стали": стать or сталь) every
+    other dictionary reading follows: the search index matches any of them,
+    for recall; the analysis uses only the first.
+    """
+    low = word.lower()
+    lang = "ru" if _CYRILLIC.search(low) else "en" if _LATIN.search(low) else ""
+    if not lang:
+        return (fold(low),)
+    nlp = pipeline(lang)
+    doc = nlp(low)
+    if len(doc) != 1 or not doc[0].lemma_:
+        return (fold(low),)
+    lemma = fold(doc[0].lemma_)
+    if lang != "ru" or not low.isalpha():
+        return (lemma,)
+    parses = nlp.get_pipe("lemmatizer")._morph.parse(low)  # type: ignore[attr-defined]
+    if len({p.normal_form for p in parses}) == 1 and parses[0].normal_form != low:
+        return (lemma,)  # the lookup decided
+    known = [p for p in parses if p.is_known] or parses
+    return tuple(dict.fromkeys((lemma, *(fold(p.normal_form) for p in known))))
+
+
+def tokenizer(language: str | None) -> Any:
+    """The tokenizer of the pipeline for a language tag (English for en*, else Russian)."""
+    return pipeline("en" if (language or "").lower().startswith("en") else "ru").tokenizer
+
+
 def parse(language: str, texts: list[str]) -> list[Doc]:
     """Tokenise and lemmatise texts with the cached pipeline of the language."""
     nlp = pipeline(language)

@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc
 
 RULE_FILES = ("stages.json", "calltype.json", "dialogue.json")
+# Language-independent decisions and thresholds; hashed into every ruleset
+# version (auditor.analysis.model.models_version), so an edit re-runs rescore.
+DECISION_FILE = "decision.toml"
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,23 @@ def read_rule_files(language: str) -> dict[str, Any]:
                 f"rule model {language}/{name} is not valid JSON: line {e.lineno}: {e.msg}"
             ) from None
     return out
+
+
+@functools.cache
+def decision_settings() -> dict[str, Any]:
+    """models/decision.toml: when the audio cannot support a judgement, and the thresholds."""
+    try:
+        return tomllib.loads(str(_models_root().joinpath(DECISION_FILE).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{DECISION_FILE} cannot be read: {e}") from None
+
+
+def threshold(section: str, key: str) -> float:
+    """A number from models/decision.toml; a missing one is an error (the code states no default)."""
+    try:
+        return float(decision_settings()[section][key])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{DECISION_FILE}: [{section}] {key} is missing or not a number") from None
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from auditor.analysis.dialogue import Clause, Dialogue, Turn
 from auditor.analysis.nextstep import score_next_step
-from auditor.analysis.rules import RuleSet
+from auditor.analysis.rules import RuleSet, threshold
 from auditor.analysis.scoring import (
     Scored,
     StageScore,
@@ -31,12 +31,9 @@ from auditor.analysis.scoring import (
 from auditor.records import STAGES, Evidence, StageResult
 
 _MAX_EVIDENCE = 3
-_ANSWERED = 1.0
-_UNANSWERED = 0.8
-_MONO_CONFIDENCE = 0.65
-_MAYBE_QUESTION = 0.7  # a clause read as a question without "?" or clear word order
-_INTRODUCTION = 0.5  # "Sergey, ProfWear, we make workwear" is a greeting, not yet a pitch
-_SHORT_CLAUSE = 15  # words
+# The weights and thresholds of the stage scoring are in models/decision.toml
+# [stages] (threshold("stages", ...)), so that editing one changes the ruleset
+# version and `auditor rescore` re-runs the stored calls.
 _LABELS = {"profile": "profile", "needs": "needs", "presentation": "presentation",
            "next_step": "next step"}
 
@@ -64,7 +61,7 @@ def stage_results(dialogue: Dialogue, scores: dict[str, StageScore]) -> dict[str
             margin = min(1.0, sc.score / (2 * sc.threshold))
             confidence = round(0.6 + 0.4 * margin, 2)
             if mono:
-                confidence = round(min(confidence, _MONO_CONFIDENCE), 2)
+                confidence = round(min(confidence, threshold("stages", "mono_confidence")), 2)
             reason = _found_reason(stage, items, mono)
             out[stage] = StageResult(stage, True, evidence, confidence, reason)
         else:
@@ -130,15 +127,16 @@ def _score_asked(dialogue: Dialogue, stage: str) -> StageScore:
                 continue
             weight = sum(rules.cues[k].weight for k in keys)
             if not clause.question and any(rules.cues[k].where == "question" for k in keys):
-                weight *= _MAYBE_QUESTION
+                weight *= threshold("stages", "maybe_question_weight")
             if turn.p_manager < 0.5 and turn.attributed:
                 # The client asking or telling on their own is context only.
                 if stage == "needs":
                     client_said = client_said or clause
                 continue
-            factor = _ANSWERED if _answered(turns, turn) else _UNANSWERED
+            factor = threshold("stages", "answered_weight" if _answered(turns, turn)
+                               else "unanswered_weight")
             weight *= manager_weight(turn) * factor
-            if weight <= 0.05:
+            if weight <= threshold("stages", "min_clause_weight"):
                 continue
             sc.items.append(Scored(clause, weight, sorted(k.split(".", 1)[1] for k in keys)))
             sc.score += weight
@@ -212,8 +210,8 @@ def _score_presentation(dialogue: Dialogue) -> StageScore:
                 continue
             weight = sum(rules.cues[k].weight for k in keys) * manager_weight(turn)
             if clause.has_section("introduction"):
-                weight *= _INTRODUCTION
-            if weight <= 0.05:
+                weight *= threshold("stages", "introduction_weight")
+            if weight <= threshold("stages", "min_clause_weight"):
                 continue
             # A mono call's inferred roles are not sure enough to rule out the
             # strongest cue of a turn given to the client (scoring.MONO_FLOOR).
@@ -240,7 +238,8 @@ def _score_presentation(dialogue: Dialogue) -> StageScore:
 
 def _short_clause(turn: Turn, clause: Clause) -> bool:
     """Short enough for an unpunctuated clause to be one question, not a pitch."""
-    return sum(1 for t in turn.doc[clause.start:clause.end] if t.is_alpha) <= _SHORT_CLAUSE
+    return sum(1 for t in turn.doc[clause.start:clause.end] if t.is_alpha) <= threshold(
+        "stages", "short_clause_words")
 
 
 def _mentions_price(turn: Turn, clause: Clause) -> bool:

@@ -8,22 +8,16 @@
 | new_client / existing_client   | some missing | >= short_call | incomplete         |
 
 The duration is the recording's length (rings and holds included), and the
-threshold is Settings.short_call_s (300 s by default).
+threshold is Settings.short_call_s.
 """
 
 from __future__ import annotations
 
-from auditor.records import SALES_TYPES, STAGES
-
-
-def format_duration(seconds: float) -> str:
-    """125.4 -> '2:05'."""
-    total = int(round(max(seconds, 0.0)))
-    return f"{total // 60}:{total % 60:02d}"
+from auditor.records import SALES_TYPES, STAGES, fmt_duration
 
 
 def decide_verdict(call_type: str, found: list[str], duration_s: float,
-                   short_call_s: float = 300.0) -> tuple[str, str]:
+                   short_call_s: float) -> tuple[str, str]:
     """(verdict, one-line reason) for a call."""
     if call_type == "post_sale":
         return "exempt", "post-sale organizational call: exempt from the stage rules"
@@ -32,8 +26,8 @@ def decide_verdict(call_type: str, found: list[str], duration_s: float,
     if call_type not in SALES_TYPES:
         raise ValueError(f"unknown call type {call_type!r}")
     missing = [s for s in STAGES if s not in found]
-    length = format_duration(duration_s)
-    limit = format_duration(short_call_s)
+    length = fmt_duration(duration_s)
+    limit = fmt_duration(short_call_s)
     if not missing:
         return "ok", f"sales call of {length} with all four stages"
     if duration_s < short_call_s:

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from auditor.cli.common import (
-    EXIT_SOME_FAILED,
-    EXIT_USAGE,
     ConfigOpt,
     DbOpt,
     FormatOpt,
@@ -24,6 +22,8 @@ from auditor.cli.common import (
     open_engine,
     verdict_markup,
 )
+from auditor.config import Settings
+from auditor.errors import ExitCode
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.analysis.evaluate import EvalReport
@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ShortCallOpt = Annotated[
     float | None,
-    typer.Option("--short-call-s", help="Short-call threshold in seconds [default: 300]."),
+    typer.Option("--short-call-s", help="Short-call threshold in seconds "
+                 f"(default {Settings.short_call_s:g})."),
 ]
 
 
@@ -110,7 +111,7 @@ def analyze(
         payload: Any = results[0] if len(files) == 1 else results
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     if failed:
-        raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(ExitCode.USAGE)
 
 
 def _render_report(report: EvalReport, misses: int) -> str:
@@ -176,7 +177,7 @@ def eval_corpus(
 
         settings = build_settings(config, short_call_s=short_call_s)
         if not corpus.exists():
-            raise fail(f"{corpus}: no such file or folder", EXIT_USAGE)
+            raise fail(f"{corpus}: no such file or folder", ExitCode.USAGE)
         report = evaluate([corpus], settings)
     if output == "json":
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -207,7 +208,7 @@ def rescore(
     """
     check_choice(output, ("text", "json"), "--format")
     with guarded():
-        from auditor.rescore import rescore as run_rescore
+        from auditor.audit.rescore import rescore as run_rescore
 
         settings, engine = open_engine(config, db, short_call_s=short_call_s)
         bar = _Bar() if output != "json" and is_tty() else None
@@ -222,7 +223,7 @@ def rescore(
     else:
         _print_rescore(summary)
     if summary.failed:
-        raise typer.Exit(EXIT_SOME_FAILED)
+        raise typer.Exit(ExitCode.SOME_FAILED)
 
 
 class _Bar:

@@ -12,9 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from auditor.cli.common import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
     CallLogOpt,
     ConfigOpt,
     DbOpt,
@@ -25,9 +22,10 @@ from auditor.cli.common import (
     app,
     build_settings,
     check_choice,
-    fmt_duration,
     guarded,
 )
+from auditor.errors import ExitCode
+from auditor.records import fmt_duration
 
 ModelOpt = Annotated[
     str | None,
@@ -123,7 +121,7 @@ def summary_table(summary: Any, root: Path, redact: bool = False) -> Any:
     narrow, elided in the middle (their start and end both tell which call).
     """
     from auditor.redact import redact_path
-    from auditor.reports.table import Fit, FittedTable
+    from auditor.views.reports.table import Fit, FittedTable
 
     base = root if root.is_dir() else root.parent
     # The file is cut last, and the verdict never: they say which call and what of it.
@@ -218,7 +216,7 @@ def audit(
     console = Console(stderr=False)
     with guarded():
         from auditor import store
-        from auditor.pipeline import Auditor
+        from auditor.audit.runner import Auditor
 
         settings = build_settings(
             config, db=db, model=model, model_cache=model_cache, language=language,
@@ -226,7 +224,7 @@ def audit(
             workers=workers, beam_size=beam_size, batch_size=batch_size,
             short_call_s=short_call_s, redact=redact or None,
         )
-        from auditor.cli.report import discover_for_cli, print_discovery_notes
+        from auditor.cli.common import discover_for_cli, print_discovery_notes
 
         found = discover_for_cli(recordings, layout, call_log, call_log_columns)
         if not quiet and output != "json":
@@ -240,7 +238,7 @@ def audit(
                 # A second Ctrl-C: leave now, without waiting for the files in
                 # flight. Committed work is safe; those files are redone on resume.
                 typer.echo("aborted: the files in flight are redone on the next run", err=True)
-                os._exit(EXIT_INTERRUPTED)
+                os._exit(ExitCode.INTERRUPTED)
             stop.set()
             typer.echo("stopping after the files in flight (Ctrl-C again to abort now)", err=True)
 
@@ -263,12 +261,12 @@ def audit(
     if summary.interrupted:
         typer.echo("interrupted: finished work is saved; run the same command again to resume",
                    err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if summary.failed:
         typer.echo(f"{len(summary.failed)} recording(s) failed; see the table or "
                    f"'auditor calls --status failed'", err=True)
-        raise typer.Exit(EXIT_SOME_FAILED)
-    raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.SOME_FAILED)
+    raise typer.Exit(ExitCode.OK)
 
 
 def _summary_json(summary: Any, redact: bool = False) -> dict[str, Any]:
@@ -355,8 +353,8 @@ def transcribe(
     """
     check_choice(output, ("txt", "json", "srt", "vtt"), "--format")
     with guarded():
-        from auditor.asr import WhisperTranscriber
-        from auditor.audio import probe
+        from auditor.speech.audio import probe
+        from auditor.speech.transcriber import WhisperTranscriber
 
         settings = build_settings(
             config, model=model, model_cache=model_cache, language=language,

@@ -12,15 +12,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from auditor import __version__
-from auditor.errors import AuditorError
+from auditor.errors import AuditorError, ExitCode
 from auditor.records import CALL_TYPES, VERDICTS
-
-# Named exit codes (documented in the README).
-EXIT_OK = 0
-EXIT_ERROR = 1  # a command failed as a whole
-EXIT_USAGE = 2  # bad arguments, config or input file
-EXIT_SOME_FAILED = 3  # a batch finished but some recordings failed
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="auditor",
@@ -98,7 +91,7 @@ def build_settings(config: Path | None, **overrides: Any) -> Any:
     return load_settings(config).with_overrides(**overrides)
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+def fail(message: str, code: int = ExitCode.ERROR) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
@@ -113,7 +106,7 @@ def guarded() -> Iterator[None]:
         raise fail(str(e), e.exit_code) from None
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -162,7 +155,7 @@ def open_engine(config: Any, db: str | None, **overrides: Any) -> tuple[Any, Any
 
 def call_filter(manager: str | None, date_from: datetime | None, date_to: datetime | None,
                  verdict: str | None, call_type: str | None, **kw: Any) -> Any:
-    from auditor.calls import CallFilter
+    from auditor.views.callrow import CallFilter
 
     if verdict is not None:
         check_choice(verdict, (*VERDICTS, "failed"), "--verdict")
@@ -173,13 +166,6 @@ def call_filter(manager: str | None, date_from: datetime | None, date_to: dateti
     return CallFilter(manager=manager, date_from=date_from.date() if date_from else None,
                       date_to=date_to.date() if date_to else None, verdict=verdict,
                       call_type=call_type, **kw)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}:{s:02d}"
 
 
 def fmt_when(dt: datetime | None) -> str:
@@ -193,3 +179,54 @@ def verdict_markup(v: str | None) -> str:
         return "-"
     color = VERDICT_COLORS.get(v, "white")
     return f"[{color}]{escape(v)}[/{color}]"
+
+
+def print_discovery_notes(found: Any, console: Any, limit: int = 20, redact: bool = False
+                          ) -> None:
+    """Warn about files the layout could not read and call-log rows/recordings left unjoined.
+
+    With ``redact`` phone numbers in file names and call-log rows are masked.
+    """
+    from rich.markup import escape
+
+    shown = shown_path(redact)
+
+    def listing(title: str, items: list[str]) -> None:
+        if not items:
+            return
+        console.print(f"[yellow]{escape(title)}: {len(items)}[/yellow]")
+        for it in items[:limit]:
+            console.print(f"  {escape(it)}")
+        if len(items) > limit:
+            console.print(f"  ... and {len(items) - limit} more")
+
+    listing("recordings not matching the layout (manager/client/time left empty)",
+            [shown(p) for p in found.unmatched])
+    if found.call_log is not None:
+        lg = found.call_log
+        console.print(f"call log {escape(str(lg.path))}: {len(lg.rows)} rows ({lg.encoding}, "
+                      f"delimiter {lg.delimiter!r}; columns: "
+                      f"{escape(', '.join(f'{k}={v}' for k, v in lg.columns.items()))})")
+        listing("call-log rows with no recording",
+                [shown(f"line {r.line}: {r.file or ''} {r.manager or ''} {r.client or ''} "
+                       f"{r.started_at or ''}".strip()) for r in found.rows_without_recording])
+        listing("recordings with no call-log row",
+                [shown(p) for p in found.recordings_without_row])
+        listing("call-log lines not understood",
+                [shown(f"line {n}: {why}") for n, why in lg.problems])
+
+
+def shown_path(redact: bool) -> Callable[[Any], str]:
+    """How a path or a message quoting one is shown: as is, or with phone numbers masked."""
+    if not redact:
+        return str
+    from auditor.redact import redact_path
+
+    return lambda v: redact_path(str(v))
+
+
+def discover_for_cli(recordings: Path, layout: str | None, call_log: Path | None,
+                     columns: str | None) -> Any:
+    from auditor.ingest.discovery import discover
+
+    return discover(recordings, layout=layout, call_log=call_log, columns=columns)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +23,11 @@ from auditor.cli.common import (
     app,
     build_settings,
     check_choice,
+    discover_for_cli,
     guarded,
     is_tty,
+    print_discovery_notes,
+    shown_path,
 )
 
 ByOpt = Annotated[str, typer.Option("--by", help="Rows per 'manager' or per manager 'day'.")]
@@ -64,57 +66,6 @@ def _emit(text: str, output: Path | None, quiet: bool = False) -> None:
         typer.echo(f"wrote {output}", err=True)
 
 
-def print_discovery_notes(found: Any, console: Any, limit: int = 20, redact: bool = False
-                          ) -> None:
-    """Warn about files the layout could not read and call-log rows/recordings left unjoined.
-
-    With ``redact`` phone numbers in file names and call-log rows are masked.
-    """
-    from rich.markup import escape
-
-    shown = _shown(redact)
-
-    def listing(title: str, items: list[str]) -> None:
-        if not items:
-            return
-        console.print(f"[yellow]{escape(title)}: {len(items)}[/yellow]")
-        for it in items[:limit]:
-            console.print(f"  {escape(it)}")
-        if len(items) > limit:
-            console.print(f"  ... and {len(items) - limit} more")
-
-    listing("recordings not matching the layout (manager/client/time left empty)",
-            [shown(p) for p in found.unmatched])
-    if found.call_log is not None:
-        lg = found.call_log
-        console.print(f"call log {escape(str(lg.path))}: {len(lg.rows)} rows ({lg.encoding}, "
-                      f"delimiter {lg.delimiter!r}; columns: "
-                      f"{escape(', '.join(f'{k}={v}' for k, v in lg.columns.items()))})")
-        listing("call-log rows with no recording",
-                [shown(f"line {r.line}: {r.file or ''} {r.manager or ''} {r.client or ''} "
-                       f"{r.started_at or ''}".strip()) for r in found.rows_without_recording])
-        listing("recordings with no call-log row",
-                [shown(p) for p in found.recordings_without_row])
-        listing("call-log lines not understood",
-                [shown(f"line {n}: {why}") for n, why in lg.problems])
-
-
-def _shown(redact: bool) -> Callable[[Any], str]:
-    """How a path or a message quoting one is shown: as is, or with phone numbers masked."""
-    if not redact:
-        return str
-    from auditor.redact import redact_path
-
-    return lambda v: redact_path(str(v))
-
-
-def discover_for_cli(recordings: Path, layout: str | None, call_log: Path | None,
-                     columns: str | None) -> Any:
-    from auditor.intake import discover
-
-    return discover(recordings, layout=layout, call_log=call_log, columns=columns)
-
-
 @app.command()
 def stats(
     recordings: Annotated[Path, typer.Argument(help="Folder of call recordings.")],
@@ -139,8 +90,9 @@ def stats(
 
     Reads only container headers: no decoding, no speech recognition, no
     database; thousands of files take seconds. Shows calls, talk minutes per
-    day against the daily target, average call length against the 5-7 minute
-    band, and the share of short calls.
+    day against the daily target, average call length against the call-length
+    band (daily_target_min, band_min_s, band_max_s in auditor.toml), and the
+    share of short calls.
 
     Example: auditor stats recordings/ --by day --format csv -o talk.csv
     """
@@ -151,8 +103,8 @@ def stats(
     sep = _delimiter(delimiter)
     err = Console(stderr=True)
     with guarded():
-        from auditor.kpi import Targets, talk_time
-        from auditor.stats import scan_durations
+        from auditor.views.kpi import Targets, talk_time
+        from auditor.views.stats import scan_durations
 
         settings = build_settings(config, daily_target_min=daily_target_min,
                                   short_call_s=short_call_s, redact=redact or None)
@@ -165,9 +117,9 @@ def stats(
              and (d0 is None or (c.started_at is not None and c.started_at.date() >= d0))
              and (d1 is None or (c.started_at is not None and c.started_at.date() <= d1))]
     summary = talk_time(calls, targets)
-    shown = _shown(settings.redact)
+    shown = shown_path(settings.redact)
     if output_format == "json":
-        from auditor.reports.json_out import to_json
+        from auditor.views.reports.json_out import to_json
 
         _emit(to_json({
             "targets": targets.to_dict(),
@@ -179,14 +131,14 @@ def stats(
             "seconds": round(scan.seconds, 3),
         }), output, quiet)
     elif output_format == "csv":
-        from auditor.reports.columns import talk_columns
-        from auditor.reports.csv_out import to_csv
+        from auditor.views.reports.columns import talk_columns
+        from auditor.views.reports.csv_out import to_csv
 
         rows = summary.days if by == "day" else [*summary.managers, summary.total]
         _emit(to_csv(talk_columns(targets, by == "day"), rows, sep,
                      bom=output is not None or not is_tty()), output, quiet)
     else:
-        from auditor.reports.table import stats_tables
+        from auditor.views.reports.table import stats_tables
 
         console = Console()
         for renderable in stats_tables(summary, targets, by):
@@ -246,7 +198,7 @@ def report(
     """
     from rich.console import Console
 
-    from auditor.reports import BY, FORMATS
+    from auditor.views.reports import BY, FORMATS
 
     check_choice(output_format, FORMATS, "--format")
     check_choice(by, BY, "--by")
@@ -255,8 +207,8 @@ def report(
     sep = _delimiter(delimiter)
     with guarded():
         from auditor import store
-        from auditor.kpi import Targets
-        from auditor.reports import load_report
+        from auditor.views.kpi import Targets
+        from auditor.views.reports import load_report
 
         settings = build_settings(config, db=db, daily_target_min=daily_target_min,
                                   short_call_s=short_call_s, redact=redact or None)
@@ -265,9 +217,9 @@ def report(
                           date_from=_day(date_from), date_to=_day(date_to), manager=manager,
                           redact=settings.redact)
         if output_format == "html":
-            from auditor.kpi import PROBLEM_VERDICTS
-            from auditor.reports.details import load_details
-            from auditor.reports.html import write_html
+            from auditor.views.kpi import PROBLEM_VERDICTS
+            from auditor.views.reports.details import load_details
+            from auditor.views.reports.html import write_html
 
             chosen = {"all": rep.calls, "none": [],
                       "problems": [c for c in rep.calls if c.verdict in PROBLEM_VERDICTS]}[calls]
@@ -278,12 +230,12 @@ def report(
                            f"transcripts)", err=True)
             return
     if output_format == "json":
-        from auditor.reports.json_out import to_json
+        from auditor.views.reports.json_out import to_json
 
         _emit(to_json(rep.to_dict()), output, quiet)
     elif output_format == "csv":
-        from auditor.reports import columns as cols
-        from auditor.reports.csv_out import to_csv
+        from auditor.views.reports import columns as cols
+        from auditor.views.reports.csv_out import to_csv
 
         t = rep.targets
         spec: tuple[list[Any], Any] = {
@@ -298,7 +250,7 @@ def report(
     else:
         import io
 
-        from auditor.reports.table import report_tables
+        from auditor.views.reports.table import report_tables
 
         console = Console(file=io.StringIO(), width=200, record=True) if output else Console()
         for renderable in report_tables(rep, limit=limit or None):

@@ -27,14 +27,13 @@ from auditor.cli.common import (
     app,
     call_filter,
     check_choice,
-    fmt_duration,
     fmt_when,
     guarded,
     make_console,
     open_engine,
     verdict_markup,
 )
-from auditor.records import CALL_TYPES, STAGES, VERDICTS
+from auditor.records import CALL_TYPES, STAGES, VERDICTS, fmt_duration
 
 _STATUSES = ("done", "failed", "pending", "running")
 _STAGE_STYLE = {"profile": "bold black on cyan", "needs": "bold black on yellow",
@@ -94,8 +93,8 @@ def calls(
     if status is not None:
         check_choice(status, _STATUSES, "--status")
     with guarded():
-        from auditor.calls import query_calls
-        from auditor.reports.csv_out import calls_csv
+        from auditor.views.calls import query_calls
+        from auditor.views.reports.csv_out import calls_csv
 
         settings, engine = open_engine(config, db, redact=redact or None)
         f = call_filter(manager, date_from, date_to, verdict, call_type, missing=missing,
@@ -163,7 +162,7 @@ def show(
     """
     check_choice(output, ("text", "json"), "--format")
     with guarded():
-        from auditor.review import call_detail
+        from auditor.views.review import call_detail
 
         settings, engine = open_engine(config, db, redact=redact or None)
         detail = call_detail(engine, call_id, redact=settings.redact)
@@ -324,7 +323,7 @@ def review(
         check_choice(call_type, CALL_TYPES, "--type")
     who = reviewer or os.environ.get("USER") or os.environ.get("USERNAME") or _login()
     with guarded():
-        from auditor.review import add_review, parse_stage_flags
+        from auditor.views.review import add_review, parse_stage_flags
 
         stages = parse_stage_flags(stage)
         settings, engine = open_engine(config, db, redact=redact or None)

@@ -21,13 +21,13 @@ from auditor.cli.common import (
     app,
     call_filter,
     check_choice,
-    fmt_duration,
     fmt_when,
     guarded,
     make_console,
     open_engine,
     verdict_markup,
 )
+from auditor.records import fmt_duration
 
 
 @app.command()
@@ -60,7 +60,7 @@ def search(
     if speaker is not None:
         check_choice(speaker, ("manager", "client", "unknown"), "--speaker")
     with guarded():
-        from auditor.search import search as run_search
+        from auditor.views.search import search as run_search
 
         settings, engine = open_engine(config, db, redact=redact or None)
         f = call_filter(manager, date_from, date_to, verdict, call_type)
@@ -75,7 +75,7 @@ def search(
 def _print_hits(result: Any) -> None:
     from rich.markup import escape
 
-    from auditor.search import snippet
+    from auditor.views.search import snippet
 
     con = make_console()
     plain = con.no_color or not con.is_terminal

@@ -1,11 +1,14 @@
 """Per-manager KPIs of the sales method, computed from calls (no I/O here).
 
-The method measures a manager by talk minutes per day against a target
-(120), by the average call length against the 5-7 minute band, and by what
+The method measures a manager by talk minutes per day against a target, by
+the average call length against a band, and by what
 the short calls were: exempt organisational calls, or sales calls where the
 client leaked. Talk time counts every recording with a known length (a
 voicemail is phone time too); minutes per day divide by the days on which the
 manager made at least one call, so days off do not drag the figure down.
+
+The targets are :class:`Targets`, always made from Settings (auditor.toml),
+whose defaults are the method's: this module restates none of them.
 
 Figures are rounded here, once, so that a table, a CSV and a JSON of the same
 report show the same numbers.
@@ -18,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from auditor.calls import CallRow, sort_key
 from auditor.config import Settings
 from auditor.records import SALES_TYPES, STAGES, VERDICTS
+from auditor.views.callrow import CallRow, sort_key
 
 UNKNOWN_MANAGER = "(unknown)"
 ALL_MANAGERS = "All managers"
@@ -45,11 +48,11 @@ class Timed(Protocol):
 class Targets:
     """The method's targets, from Settings; shown in every report."""
 
-    daily_target_min: float = 120.0
-    short_call_s: float = 300.0
-    band_min_s: float = 300.0
-    band_max_s: float = 420.0
-    min_speech_coverage: float = 0.8
+    daily_target_min: float
+    short_call_s: float
+    band_min_s: float
+    band_max_s: float
+    min_speech_coverage: float
 
     @classmethod
     def from_settings(cls, s: Settings) -> Targets:
@@ -295,7 +298,7 @@ def problem_calls(calls: Iterable[CallRow]) -> list[ProblemCall]:
 def build_report(calls: list[CallRow], targets: Targets, by: str = "manager",
                  date_from: date | None = None, date_to: date | None = None,
                  manager: str | None = None, now: datetime | None = None) -> Report:
-    """The report over calls from :func:`auditor.calls.query_calls` (effective verdicts)."""
+    """The report over calls from :func:`auditor.views.calls.query_calls` (effective verdicts)."""
     groups: dict[str, list[CallRow]] = _groups(calls)  # type: ignore[assignment]
     managers = [_quality(_talk_row(m, None, cs, _n_days(cs), targets, ManagerRow), cs, targets)
                 for m, cs in groups.items()]

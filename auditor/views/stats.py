@@ -4,7 +4,7 @@ Durations come from container headers. Call recordings are mostly WAV (every
 PBX writes it), and parsing a RIFF header with ``struct`` costs a few
 microseconds where opening the file with FFmpeg costs a millisecond or more,
 so WAV takes that fast path and everything else (and any WAV the fast path
-does not understand: RF64, a broken header) goes to :func:`auditor.audio.probe`.
+does not understand: RF64, a broken header) goes to :func:`auditor.speech.audio.probe`.
 Files are probed on a thread pool: the work is mostly waiting on the disk.
 """
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from auditor.audio import WAV_FRAME_CODECS, probe, read_wav_header
 from auditor.errors import AudioError
-from auditor.intake import Discovery
+from auditor.ingest.discovery import Discovery
 from auditor.records import AudioInfo
+from auditor.speech.audio import WAV_FRAME_CODECS, probe, read_wav_header
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The human side of the audit: read one call with its evidence, record a decision.
 
 Reviews are history: a new decision is a new row, never an update, and the
-latest one is the effective verdict everywhere (see auditor.calls). The
+latest one is the effective verdict everywhere (see auditor.views.calls). The
 automatic verdict at the time of the review is kept beside it, so a later
 ``rescore`` can tell which human decisions the new rules disagree with.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,11 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from auditor import store
-from auditor.calls import CallRow, get_call, transcripts_for
 from auditor.errors import InvalidReview, NotFoundError
 from auditor.records import CALL_TYPES, STAGES, VERDICTS, CallAnalysis, Evidence, Segment
 from auditor.records import Transcript as TranscriptDoc
 from auditor.redact import redact_analysis, redact_segments, redact_text
+from auditor.views.callrow import CallRow
+from auditor.views.calls import get_call
+from auditor.views.evidence import place
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +157,9 @@ def call_detail(engine: Engine, call_id: int, redact: bool = False) -> CallDetai
         raise NotFoundError(f"no call with id {call_id}; list them with 'auditor calls'")
     with Session(engine) as s:
         rec = s.get(store.Recording, call_id)
-        an = s.exec(select(store.Analysis).where(store.Analysis.recording_id == call_id)).first()
+        an = store.find_analysis(s, call_id)
         analysis = an.details if an is not None else None
-        stored = transcripts_for(s, [(rec, an)]).get(call_id) if rec is not None else None
+        stored = store.transcripts_for(s, [(rec, an)]).get(call_id) if rec is not None else None
         doc = stored.to_doc() if stored is not None else None
     if doc is not None and row.duration_s is not None:
         doc.duration_s = row.duration_s
@@ -174,27 +175,6 @@ def call_detail(engine: Engine, call_id: int, redact: bool = False) -> CallDetai
                       reviews=reviews)
 
 
-def _norm(text: str) -> str:
-    return text.lower().replace("ё", "е")
-
-
-def _locate(quote: str, text: str) -> tuple[int, int]:
-    """Character span of quote in text, ignoring case, ё/е and runs of spaces."""
-    q = _norm(quote).strip().strip(".,!?…")
-    if not q:
-        return -1, -1
-    t = _norm(text)
-    i = t.find(q)
-    if i >= 0:
-        return i, i + len(q)
-    # ASR and evidence extraction may disagree on spacing and punctuation.
-    words = [re.escape(w) for w in re.findall(r"\w+", q)]
-    if not words:
-        return -1, -1
-    m = re.search(r"\W+".join(words), t)
-    return (m.start(), m.end()) if m else (-1, -1)
-
-
 def _evidence(analysis: CallAnalysis) -> list[tuple[str, Evidence]]:
     out = [(stage, ev) for stage in STAGES if stage in analysis.stages
            and analysis.stages[stage].found for ev in analysis.stages[stage].evidence]
@@ -205,28 +185,17 @@ def _evidence(analysis: CallAnalysis) -> list[tuple[str, Evidence]]:
 def place_evidence(segments: list[Segment], analysis: CallAnalysis | None) -> list[SegmentView]:
     """Attach each piece of evidence to the segment it was quoted from.
 
-    A quote goes to the segments that overlap its time span and contain it;
-    failing that, to the segment that overlaps it most (marked as a whole).
+    See :func:`auditor.views.evidence.place`: the segment near it that quotes
+    it, else any that does, else the one that overlaps it most (marked as a whole).
     """
     views = [SegmentView(i, seg) for i, seg in enumerate(segments)]
     if analysis is None or not segments:
         return views
-    eps = 0.05
     for label, ev in _evidence(analysis):
-        overlapping = [v for v in views
-                       if v.segment.start <= ev.end + eps and ev.start <= v.segment.end + eps]
-        candidates = overlapping or views
-        placed = False
-        for v in candidates:
-            start, end = _locate(ev.quote, v.segment.text)
-            if start >= 0:
-                v.marks.append(Mark(label, ev.quote, ev.cue, start, end))
-                placed = True
-                break
-        if not placed and overlapping:
-            best = max(overlapping, key=lambda v: min(v.segment.end, ev.end)
-                       - max(v.segment.start, ev.start))
-            best.marks.append(Mark(label, ev.quote, ev.cue))
+        at = place(segments, ev)
+        if at is not None:
+            views[at.segment].marks.append(Mark(label, ev.quote, ev.cue, at.start, at.end)
+                                           if at.exact else Mark(label, ev.quote, ev.cue))
     return views
 
 
@@ -315,5 +284,5 @@ def add_review(
 
 def _auto_stages(engine: Engine, call_id: int) -> list[str]:
     with Session(engine) as s:
-        an = s.exec(select(store.Analysis).where(store.Analysis.recording_id == call_id)).first()
+        an = store.find_analysis(s, call_id)
         return [x for x in (an.stages_found if an else "").split(",") if x]

@@ -13,8 +13,8 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
-from auditor.kpi import Report, TalkSummary, Targets
-from auditor.reports.columns import (
+from auditor.views.kpi import Report, TalkSummary, Targets
+from auditor.views.reports.columns import (
     TERMINAL_QUALITY,
     TERMINAL_TALK,
     Column,

@@ -10,17 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.kpi import (
+from auditor.records import STAGES, fmt_duration
+from auditor.views.kpi import (
     VERDICT_KEYS,
-    AgreementRow,
     ManagerRow,
-    ProblemCall,
-    TalkRow,
     Targets,
 )
-from auditor.records import STAGES
 
-TABLES = ("summary", "calls", "agreement")
 _SHORT_STAGE = {"profile": "Prof %", "needs": "Needs %", "presentation": "Pres %",
                 "next_step": "Next %"}
 # What fits a terminal; CSV and HTML get every column.
@@ -159,13 +155,6 @@ def tabulate(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
     return [[c.get(r) for c in columns] for r in rows]
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}:{s:02d}"
-
-
 def fmt_cell(value: Any, kind: str) -> str:
     """How a value reads on screen (terminal and HTML)."""
     if value is None or value == "":
@@ -180,5 +169,3 @@ def fmt_cell(value: Any, kind: str) -> str:
         return str(value)[:16]
     return str(value)
 
-
-RowTypes = TalkRow | ManagerRow | ProblemCall | AgreementRow

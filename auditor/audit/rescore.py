@@ -32,9 +32,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from auditor import store
-from auditor.calls import latest_reviews, transcripts_for
 from auditor.config import Settings
-from auditor.errors import AuditorError
 from auditor.records import CallAnalysis
 from auditor.records import Transcript as TranscriptDoc
 
@@ -46,10 +44,8 @@ _BATCH = 500
 
 def default_analyzer() -> Analyzer:
     """auditor.analysis.analyze, imported only when a rescore runs (it loads spaCy)."""
-    try:
-        from auditor.analysis import analyze
-    except ImportError as e:
-        raise AuditorError(f"the analysis module cannot be loaded: {e}") from None
+    from auditor.analysis import analyze
+
     return analyze
 
 
@@ -189,11 +185,11 @@ def _load(engine: Engine, ids: list[int] | None, summary: RescoreSummary
         if ids is not None:
             q = q.where(R.id.in_(ids))  # type: ignore[union-attr]
         pairs = list(s.exec(q.options(defer(A.details_json))))  # type: ignore[arg-type]
-        reviews = latest_reviews(s, ids)
+        reviews = store.latest_reviews(s, ids)
         summary.total = len(pairs)
         for i in range(0, len(pairs), _BATCH):
             batch = pairs[i:i + _BATCH]
-            transcripts = transcripts_for(s, batch)
+            transcripts = store.transcripts_for(s, batch)
             for rec, old in batch:
                 rid = rec.id or 0
                 stored = transcripts.get(rid)

@@ -14,7 +14,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.reports.columns import Column, call_list_columns, tabulate
+from auditor.views.reports.columns import Column, call_list_columns, tabulate
 
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -41,5 +41,5 @@ def to_csv(columns: Sequence[Column], rows: Sequence[Any], delimiter: str = ",",
 
 
 def calls_csv(rows: Sequence[Any]) -> str:
-    """The call list (:class:`auditor.calls.CallRow`) as CSV with a BOM: a review queue."""
+    """The call list (:class:`auditor.views.calls.CallRow`) as CSV with a BOM: a review queue."""
     return to_csv(call_list_columns(), rows)

@@ -11,8 +11,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from auditor.kpi import ManagerRow, TalkRow
 from auditor.records import STAGES
+from auditor.views.kpi import ManagerRow, TalkRow
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")

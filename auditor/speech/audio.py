@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac", ".webm", ".amr",
-     ".wma", ".mp4", ".3gp", ".gsm"}
-)
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -1,4 +1,4 @@
-"""The call list: recordings joined with their analysis and the latest human review.
+"""The call list query: recordings joined with their analysis and the latest human review.
 
 One query serves ``calls``, ``show``, ``search``, reports and exports, so that
 they all use the *effective* verdict: the latest review if there is one, else
@@ -8,104 +8,18 @@ the automatic verdict.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from auditor import store
 from auditor.records import STAGES, ChannelStats, speech_coverage
-from auditor.redact import mask_phone, redact_path, redact_text
-
-# Worst first: what a head of sales should listen to before anything else.
-VERDICT_RANK = {"missed_opportunity": 0, "incomplete": 1, "inconclusive": 2, "failed": 3, "ok": 4,
-                "no_contact": 5, "exempt": 6}
-
-
-REVIEW_VERDICTS = ("missed_opportunity", "incomplete", "ok", "inconclusive")
-
-
-@dataclass
-class CallFilter:
-    manager: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    verdict: str | None = None
-    call_type: str | None = None
-    short_below_s: float | None = None  # only calls shorter than this
-    missing: str | None = None  # a stage name
-    unreviewed: bool = False
-    status: str | None = None  # done | failed | ...
-    ids: list[int] | None = None
-    # Automatic sales-call verdicts and inconclusive calls nobody has reviewed,
-    # the least sure first: where a reviewer's ear is worth most.
-    needs_review: bool = False
-
-
-@dataclass
-class CallRow:
-    """One call as the reports and the review loop see it."""
-
-    id: int
-    path: str
-    manager: str | None
-    client: str | None
-    started_at: datetime | None
-    duration_s: float | None
-    status: str
-    error: str | None
-    call_type: str | None = None
-    verdict: str | None = None
-    auto_call_type: str | None = None
-    auto_verdict: str | None = None
-    reason: str = ""
-    stages_found: list[str] = field(default_factory=list)
-    stages_missing: list[str] = field(default_factory=list)
-    reviewed: bool = False
-    reviewer: str | None = None
-    review_note: str | None = None
-    ruleset_version: str | None = None
-    language: str | None = None
-    reviewed_at: datetime | None = None
-    review_count: int = 0
-    transcript_id: int | None = None
-    # The least-heard channel's share of its sound that reached the recogniser.
-    speech_coverage: float | None = None
-    confidence: float | None = None  # of the automatic analysis
-
-    @property
-    def is_sales(self) -> bool:
-        return self.call_type in ("new_client", "existing_client")
-
-    @property
-    def overridden(self) -> bool:
-        """A human review set a verdict other than the automatic one."""
-        return self.reviewed and self.verdict != self.auto_verdict
-
-    def redacted(self) -> CallRow:
-        """A copy fit to show to someone who must not see clients' contacts.
-
-        The client number is masked, phone numbers in the file path and the
-        error (which quotes paths), and phone numbers, card numbers and e-mails
-        in the reason and the review note.
-        """
-        return replace(
-            self, client=mask_phone(self.client), path=redact_path(self.path, self.client),
-            reason=redact_text(self.reason),
-            review_note=None if self.review_note is None else redact_text(self.review_note),
-            error=None if self.error is None else redact_path(self.error, self.client),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["started_at"] = self.started_at.isoformat() if self.started_at else None
-        d["reviewed_at"] = self.reviewed_at.isoformat() if self.reviewed_at else None
-        return d
+from auditor.views.callrow import REVIEW_VERDICTS, CallFilter, CallRow, sort_key
 
 
 def _row(rec: Any, an: Any | None, rv: store.Review | None, language: str | None = None
@@ -157,34 +71,6 @@ class _AnalysisCols:
     confidence: float
 
 
-def _latest_reviews(s: Session, ids: list[int] | None
-                    ) -> tuple[dict[int, store.Review], dict[int, int]]:
-    """The latest review per recording, and how many reviews each has."""
-    q = select(store.Review).order_by(store.Review.created_at, store.Review.id)  # type: ignore[arg-type]
-    if ids is not None:
-        q = q.where(store.Review.recording_id.in_(ids))  # type: ignore[attr-defined]
-    latest: dict[int, store.Review] = {}
-    counts: dict[int, int] = {}
-    for rv in s.exec(q):
-        latest[rv.recording_id] = rv  # ordered ascending: the last one wins
-        counts[rv.recording_id] = counts.get(rv.recording_id, 0) + 1
-    return latest, counts
-
-
-def latest_reviews(s: Session, ids: list[int] | None = None) -> dict[int, store.Review]:
-    """The effective (latest) review of each recording that has one."""
-    return _latest_reviews(s, ids)[0]
-
-
-def sort_key(row: CallRow) -> tuple[Any, ...]:
-    return (
-        VERDICT_RANK.get(row.verdict or "", 9),
-        -len(row.stages_missing) if row.is_sales else 0,
-        row.duration_s if row.duration_s is not None else 1e9,
-        row.id,
-    )
-
-
 def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool = True,
                 redact: bool = False) -> list[CallRow]:
     """Calls matching the filter, with effective (reviewed) verdicts.
@@ -232,7 +118,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
         q = q.where(~exists().where(col(Rv.recording_id) == col(R.id)))
     with Session(engine) as s:
         records = list(s.connection().execute(q))
-        reviews, counts = _latest_reviews(s, f.ids)
+        reviews, counts = store.latest_reviews_and_counts(s, f.ids)
     rows = []
     for r in records:
         an = None if r.an_id is None else _AnalysisCols(
@@ -269,38 +155,3 @@ def _coverage(quality_json: str | None) -> float | None:
 def get_call(engine: Engine, call_id: int, redact: bool = False) -> CallRow | None:
     rows = query_calls(engine, CallFilter(ids=[call_id]), redact=redact)
     return rows[0] if rows else None
-
-
-def transcripts_for(s: Session, pairs: Iterable[tuple[store.Recording, store.Analysis | None]]
-                    ) -> dict[int, store.Transcript]:
-    """The stored transcript of each recording, loaded in a few queries.
-
-    The analysis names the transcript it was made from; a recording without
-    one falls back to a transcript of the same audio (sha256), newest first.
-    """
-    pairs = list(pairs)
-    by_id = {an.transcript_id for _, an in pairs if an is not None and an.transcript_id}
-    shas = {rec.sha256 for rec, an in pairs
-            if (an is None or not an.transcript_id) and rec.sha256}
-    T = store.Transcript
-    found: dict[int, store.Transcript] = {}
-    ids = sorted(by_id)
-    for i in range(0, len(ids), 500):
-        for tr in s.exec(select(T).where(col(T.id).in_(ids[i:i + 500]))):
-            found[tr.id or 0] = tr
-    by_sha: dict[str, store.Transcript] = {}
-    sha_list = sorted(shas)
-    for i in range(0, len(sha_list), 500):
-        q = select(T).where(col(T.sha256).in_(sha_list[i:i + 500]))
-        for tr in s.exec(q.order_by(col(T.created_at), col(T.id))):
-            by_sha[tr.sha256] = tr  # ascending: the newest wins
-    out: dict[int, store.Transcript] = {}
-    for rec, an in pairs:
-        t: store.Transcript | None = None
-        if an is not None and an.transcript_id:
-            t = found.get(an.transcript_id)
-        if t is None:
-            t = by_sha.get(rec.sha256)
-        if t is not None and rec.id is not None:
-            out[rec.id] = t
-    return out

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from auditor.errors import ConfigError, InputError
-from auditor.intake import normalize_direction, normalize_phone
+from auditor.ingest.normalise import normalize_direction, normalize_phone
 from auditor.records import RecordingInfo
 
 log = logging.getLogger(__name__)

@@ -22,19 +22,19 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from auditor import __version__
-from auditor.kpi import Report
-from auditor.records import SALES_TYPES, STAGES, CallAnalysis, Evidence, Segment
-from auditor.reports import charts
-from auditor.reports.columns import (
+from auditor.records import SALES_TYPES, STAGES, CallAnalysis, Evidence, Segment, fmt_duration
+from auditor.views.evidence import place
+from auditor.views.kpi import Report
+from auditor.views.reports import charts
+from auditor.views.reports.columns import (
     Column,
     agreement_columns,
     fmt_cell,
-    fmt_duration,
     problem_columns,
     summary_columns,
     used_verdicts,
 )
-from auditor.reports.details import CallDetail
+from auditor.views.reports.details import CallDetail
 
 log = logging.getLogger(__name__)
 
@@ -94,21 +94,9 @@ class CallView:
     segments: list[SegmentView]
 
 
-def _overlaps(seg: Segment, ev: Evidence) -> bool:
-    return seg.start <= ev.end + 0.5 and seg.end >= ev.start - 0.5
-
-
-def _find_segment(segments: Sequence[Segment], ev: Evidence) -> int | None:
-    """The segment an evidence quote came from: overlapping in time, quote text inside."""
-    quote = ev.quote.strip().lower()
-    near = [i for i, s in enumerate(segments) if _overlaps(s, ev)]
-    for i in near:
-        if quote and quote in segments[i].text.lower():
-            return i
-    for i, s in enumerate(segments):
-        if quote and quote in s.text.lower():
-            return i
-    return near[0] if near else None
+def _segment_of(segments: Sequence[Segment], ev: Evidence) -> int | None:
+    at = place(segments, ev)
+    return at.segment if at is not None else None
 
 
 def _chunks(text: str, marks: list[tuple[int, int, str]]) -> list[Chunk]:
@@ -140,7 +128,8 @@ def call_view(detail: CallDetail, audio_src: str | None, audio_note: str | None)
             if res is None:
                 continue
             for ev in res.evidence:
-                i = _find_segment(segs, ev)
+                at = place(segs, ev)
+                i = at.segment if at is not None else None
                 quotes.append(QuoteView(stage=st, quote=ev.quote, speaker=ev.speaker,
                                         start=ev.start, start_label=fmt_duration(ev.start),
                                         segment=i))
@@ -149,14 +138,13 @@ def call_view(detail: CallDetail, audio_src: str | None, audio_note: str | None)
                 seg_stages.setdefault(i, [])
                 if st not in seg_stages[i]:
                     seg_stages[i].append(st)
-                k = segs[i].text.lower().find(ev.quote.strip().lower())
-                if k >= 0 and ev.quote.strip():
-                    marks.setdefault(i, []).append((k, k + len(ev.quote.strip()), st))
+                if at is not None and at.exact:
+                    marks.setdefault(i, []).append((at.start, at.end, st))
     if an is not None:
         for ev in an.call_type_evidence:
             quotes.append(QuoteView(stage="calltype", quote=ev.quote, speaker=ev.speaker,
                                     start=ev.start, start_label=fmt_duration(ev.start),
-                                    segment=_find_segment(segs, ev), label=an.call_type))
+                                    segment=_segment_of(segs, ev), label=an.call_type))
     segments = [
         SegmentView(index=i, speaker=s.speaker, start=s.start, start_label=fmt_duration(s.start),
                     chunks=_chunks(s.text, marks.get(i, [])), stages=seg_stages.get(i, []))
@@ -230,7 +218,7 @@ def _table(columns: Sequence[Column], rows: Sequence[Any], total: Any = None,
 
 
 def _asset(name: str) -> str:
-    return resources.files("auditor.reports").joinpath("templates", name).read_text("utf-8")
+    return resources.files("auditor.views.reports").joinpath("templates", name).read_text("utf-8")
 
 
 def render_html(report: Report, details: Sequence[CallDetail], output: Path,

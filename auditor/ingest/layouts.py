@@ -1,12 +1,9 @@
-"""Discover recordings and tell whose they are: manager, client, start time.
+"""Layouts: manager, client, time and direction read from a recording's path.
 
-Real telephony systems and CRMs store calls in many ways, so who/whom/when is
-read from (in increasing priority) the file's mtime, the folder layout and
-file-name pattern, and a call-log CSV exported from the PBX or CRM
-(see :mod:`auditor.calllog`); a call log wins over the file name.
+Real telephony systems and CRMs store calls in many ways; the layout says
+where in the path (folders, file name) the manager, client, time and
+direction are written. A call log (:mod:`auditor.ingest.calllog`) wins over it.
 
-Layouts
--------
 ``--layout`` takes a preset name or a template. A template is matched against
 the path of the recording relative to the recordings folder, without the
 extension; ``/`` separates folders. Fields in braces capture values, anything
@@ -63,25 +60,22 @@ read left empty (start time = the file's mtime), and listed in
 ``Discovery.unmatched``.
 """
 
+
 from __future__ import annotations
 
-import logging
-import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from auditor.audio import AUDIO_EXTENSIONS
-from auditor.errors import ConfigError, InputError
-from auditor.records import RecordingInfo
+from auditor.errors import ConfigError
+from auditor.ingest.normalise import normalize_direction, normalize_phone
 
-if TYPE_CHECKING:
-    from auditor.calllog import CallLog, CallLogRow
-
-log = logging.getLogger(__name__)
+# The file endings taken for recordings (PyAV decodes all of them).
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(
+    {".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".flac", ".webm", ".amr",
+     ".wma", ".mp4", ".3gp", ".gsm"}
+)
 
 _DEFAULT_NAME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[_ T](?P<time>\d{2}[-:.]\d{2}[-:.]\d{2})"
@@ -114,49 +108,7 @@ _FIELD_RE: dict[str, str] = {
 _ANY = r"[^/]*?"
 _FIELD = re.compile(r"\{([^{}]*)\}")
 
-_INBOUND = {"in", "inbound", "incoming", "external", "ext", "q", "queue", "rg", "from",
-            "входящий", "входящие", "вх", "входящая"}
-_OUTBOUND = {"out", "outbound", "outgoing", "force", "to", "исходящий", "исходящие", "исх",
-             "исходящая"}
 _EXTENSION_MAX_DIGITS = 5
-
-
-@dataclass
-class Discovery:
-    """What a folder walk found: recordings and what was passed over."""
-
-    recordings: list[RecordingInfo] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    problems: list[tuple[Path, str]] = field(default_factory=list)
-    # Recordings whose path did not match the layout (kept, partly attributed).
-    unmatched: list[Path] = field(default_factory=list)
-    # Filled only when a call log is given.
-    call_log: CallLog | None = None
-    rows_without_recording: list[CallLogRow] = field(default_factory=list)
-    recordings_without_row: list[Path] = field(default_factory=list)
-
-
-# --- layouts ---------------------------------------------------------------
-
-
-def normalize_phone(value: str | None) -> str | None:
-    """A phone number without spaces, dashes or brackets; other text is kept as is."""
-    if value is None:
-        return None
-    v = re.sub(r"[\s\-()]", "", value.strip())
-    return v or None
-
-
-def normalize_direction(value: str | None) -> str | None:
-    """in / out for the words PBXs and CRMs use; anything else lower-cased."""
-    if not value:
-        return None
-    v = value.strip().lower()
-    if v in _INBOUND:
-        return "in"
-    if v in _OUTBOUND:
-        return "out"
-    return v or None
 
 
 def _parse_date(s: str) -> date | None:
@@ -314,48 +266,6 @@ def resolve(values: dict[str, str]) -> dict[str, object]:
     }
 
 
-# --- the walk ----------------------------------------------------------------
-
-
-def _walk(root: Path, problems: list[tuple[Path, str]]) -> Iterator[Path]:
-    """Files under root, sorted, following directory symlinks but never in a loop."""
-    seen: set[tuple[int, int]] = set()
-
-    def visit(d: Path) -> Iterator[Path]:
-        try:
-            st = d.stat()
-        except OSError as e:
-            problems.append((d, f"cannot read folder: {e.strerror}"))
-            return
-        key = (st.st_dev, st.st_ino)
-        if key in seen:
-            problems.append((d, "symlink loop skipped"))
-            return
-        seen.add(key)
-        try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError as e:
-            problems.append((d, f"cannot read folder: {e.strerror}"))
-            return
-        for entry in entries:
-            p = Path(entry.path)
-            try:
-                if entry.is_dir(follow_symlinks=True):
-                    yield from visit(p)
-                elif entry.is_file(follow_symlinks=True):
-                    yield p
-                elif entry.is_symlink():
-                    # A dangling link to a recording is a recording that cannot be read:
-                    # the audit lists it as failed instead of silently passing it over.
-                    yield p
-                else:
-                    problems.append((p, "not a regular file"))
-            except OSError as e:
-                problems.append((p, f"cannot stat: {e.strerror}"))
-
-    yield from visit(root)
-
-
 def parse_name(stem: str) -> tuple[datetime | None, str | None]:
     """Start time and client phone from a name like 2026-11-02_10-15-00_+79125550123."""
     m = _DEFAULT_NAME.search(stem)
@@ -368,90 +278,3 @@ def parse_name(stem: str) -> tuple[datetime | None, str | None]:
         return None, None
     client = re.sub(r"[\s\-()]", "", m["client"]) if m["client"] else None
     return started, client
-
-
-def _mtime(path: Path) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(path.stat().st_mtime)
-    except OSError:
-        return None
-
-
-def describe(path: Path, root: Path, layout: Layout | None = None) -> RecordingInfo:
-    """Who/whom/when for one file under root by the layout (default: manager folder + name)."""
-    rel = path.relative_to(root)
-    if layout is None or layout.lenient:
-        # The historical default; kept byte-for-byte in behaviour.
-        manager = rel.parts[0] if len(rel.parts) > 1 else None
-        started, client = parse_name(path.stem)
-        return RecordingInfo(path=path, manager=manager, client=client,
-                             started_at=started or _mtime(path))
-    values = layout.fields(rel)
-    info = resolve(values or {})
-    return RecordingInfo(
-        path=path,
-        manager=info["manager"],  # type: ignore[arg-type]
-        client=info["client"],  # type: ignore[arg-type]
-        started_at=info["started_at"] or _mtime(path),  # type: ignore[arg-type]
-        direction=info["direction"],  # type: ignore[arg-type]
-    )
-
-
-def _matches(layout: Layout | None, path: Path, root: Path) -> bool:
-    if layout is None or layout.lenient:
-        return True
-    return layout.fields(path.relative_to(root)) is not None
-
-
-def discover(
-    root: Path,
-    layout: str | Layout | None = None,
-    call_log: Path | CallLog | None = None,
-    columns: str | dict[str, str] | None = None,
-    tolerance_s: float = 120.0,
-) -> Discovery:
-    """Every audio file under root (recursively) with its manager, client and time.
-
-    ``layout`` is a preset name or template (module docstring); ``call_log`` a
-    CRM/PBX export joined by file name or by client + start time within
-    ``tolerance_s`` (``columns`` maps its headers, see
-    :func:`auditor.calllog.parse_columns`). The call log wins over the file name.
-    """
-    if not root.exists():
-        raise InputError(f"{root}: no such folder")
-    lay = layout if isinstance(layout, Layout) else (
-        compile_layout(layout) if layout is not None else None)
-    found = Discovery()
-    single = root.is_file()
-    if single:
-        base = root.parent
-        paths: Iterator[Path] = iter([root])
-    else:
-        base = root
-        paths = _walk(root, found.problems)
-    for p in paths:
-        if single or p.suffix.lower() in AUDIO_EXTENSIONS:
-            found.recordings.append(describe(p, base, lay))
-            if not _matches(lay, p, base):
-                found.unmatched.append(p)
-        else:
-            found.skipped.append(p)
-    if call_log is not None:
-        _apply_call_log(found, call_log, columns, tolerance_s)
-    return found
-
-
-def _apply_call_log(found: Discovery, call_log: Path | CallLog,
-                    columns: str | dict[str, str] | None, tolerance_s: float) -> None:
-    from auditor.calllog import CallLog, join, read_call_log
-
-    logbook = call_log if isinstance(call_log, CallLog) else read_call_log(call_log, columns)
-    result = join(found.recordings, logbook, tolerance_s=tolerance_s)
-    found.call_log = logbook
-    found.recordings = result.recordings
-    found.rows_without_recording = result.rows_without_recording
-    found.recordings_without_row = result.recordings_without_row
-    # A file the layout could not read but the log attributed is no longer a problem.
-    unlogged = set(result.recordings_without_row)
-    found.unmatched = [p for p in found.unmatched if p in unlogged]
-

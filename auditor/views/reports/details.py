@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from auditor import store
-from auditor.calls import CallRow
 from auditor.records import CallAnalysis, Segment
 from auditor.redact import redact_analysis, redact_segments
+from auditor.views.callrow import CallRow
 
 _CHUNK = 500  # SQLite allows a limited number of bound parameters
 
@@ -34,10 +34,7 @@ def load_details(engine: Engine, calls: Sequence[CallRow], redact: bool = False
     """
     ids = [c.id for c in calls]
     analyses: dict[int, store.Analysis] = {}
-    transcripts: dict[int, store.Transcript] = {}
-    by_sha: dict[str, store.Transcript] = {}
-    shas: dict[int, str] = {}
-    paths: dict[int, str] = {}
+    recordings: dict[int, store.Recording] = {}
     with Session(engine) as s:
         for i in range(0, len(ids), _CHUNK):
             part = ids[i:i + _CHUNK]
@@ -46,28 +43,15 @@ def load_details(engine: Engine, calls: Sequence[CallRow], redact: bool = False
                 analyses[an.recording_id] = an
             for rec in s.exec(select(store.Recording).where(
                     store.Recording.id.in_(part))):  # type: ignore[union-attr]
-                shas[rec.id or 0] = rec.sha256
-                paths[rec.id or 0] = rec.path
-        t_ids = [a.transcript_id for a in analyses.values() if a.transcript_id is not None]
-        for i in range(0, len(t_ids), _CHUNK):
-            for tr in s.exec(select(store.Transcript).where(
-                    store.Transcript.id.in_(t_ids[i:i + _CHUNK]))):  # type: ignore[union-attr]
-                transcripts[tr.id or 0] = tr
-        missing = sorted({shas[c] for c in ids if c in shas and shas[c]
-                          and not (c in analyses and analyses[c].transcript_id in transcripts)})
-        for i in range(0, len(missing), _CHUNK):
-            for tr in s.exec(select(store.Transcript).where(
-                    store.Transcript.sha256.in_(missing[i:i + _CHUNK]))):  # type: ignore[attr-defined]
-                by_sha.setdefault(tr.sha256, tr)
+                recordings[rec.id or 0] = rec
+        transcripts = store.transcripts_for(
+            s, [(rec, analyses.get(rid)) for rid, rec in recordings.items()])
     out: list[CallDetail] = []
     for c in calls:
         found_an = analyses.get(c.id)
-        doc: store.Transcript | None = None
-        if found_an is not None and found_an.transcript_id is not None:
-            doc = transcripts.get(found_an.transcript_id)
-        if doc is None:
-            doc = by_sha.get(shas.get(c.id, ""))
-        detail = CallDetail(row=c, audio_path=paths.get(c.id))
+        doc = transcripts.get(c.id)
+        stored = recordings.get(c.id)
+        detail = CallDetail(row=c, audio_path=stored.path if stored is not None else None)
         if doc is not None:
             detail.segments = redact_segments(doc.segments) if redact else doc.segments
         if found_an is not None:
