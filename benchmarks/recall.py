@@ -167,7 +167,7 @@ def score(calls: list[_phone.PhoneCall], result: dict[str, Any],
 
 
 def print_table(rows: list[tuple[str, dict[str, Any]]]) -> None:
-    head = (f"{'setting':<30}{'side':<8}{'ref F1':>7}{'recall':>7}{'WER':>6}{'vs noVAD':>9}{'count':>7}"
+    head = (f"{'setting':<36}{'side':<8}{'ref F1':>7}{'recall':>7}{'WER':>6}{'vs noVAD':>9}{'count':>7}"
             f"{'silence':>8}{'halluc':>7}{'dropped':>8}{'audio s/s':>10}")
     print(head)
     print("-" * len(head))
@@ -177,7 +177,7 @@ def print_table(rows: list[tuple[str, dict[str, Any]]]) -> None:
             nv = "-" if m["vs_novad"] is None else f"{100 * m['vs_novad']:.1f}"
             cnt = "-" if m["count_vs_novad"] is None else f"{100 * m['count_vs_novad']:.0f}%"
             speed = f"{r['audio_per_wall']:.1f}" if side == "client" else ""
-            print(f"{name if side == 'client' else '':<30}{side:<8}{100 * m['ref_f1']:>7.1f}"
+            print(f"{name if side == 'client' else '':<36}{side:<8}{100 * m['ref_f1']:>7.1f}"
                   f"{100 * m['ref_recall']:>7.1f}{100 * m['wer']:>6.1f}{nv:>9}{cnt:>7}"
                   f"{100 * m['silence_sent']:>7.1f}%{m['halluc']:>7}{m['dropped']:>8}{speed:>10}")
 
