@@ -7,10 +7,11 @@ OUT ?= out
 
 .PHONY: setup demo test test-fast lint typecheck bench fixtures real-fixtures corpus-asr train clean
 
+# -qq: errors only; pip's warnings here are about this machine's index settings.
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
