@@ -100,10 +100,7 @@ def sent_chunks(call: _phone.PhoneCall, settings: Settings) -> dict[str, list[tu
 
     if not settings.vad:
         return {"manager": [(0.0, call.duration_s)], "client": [(0.0, call.duration_s)]}
-    opts = vad.VadOptions(threshold=settings.vad_threshold,
-                          min_silence_ms=settings.vad_min_silence_ms,
-                          speech_pad_ms=settings.vad_speech_pad_ms, detector=settings.vad_detector,
-                          adaptive=settings.vad_adaptive)
+    opts = vad.VadOptions.from_settings(settings)
     chans = decode(call.path, split_channels=True)
     return {side: [(a / 16000, b / 16000) for a, b in vad.detect(chans[i], opts).chunks]
             for i, side in enumerate(("manager", "client"))}

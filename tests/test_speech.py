@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ from auditor.config import Settings
 from auditor.records import ChannelStats, Segment, Transcript
 from auditor.speech import guards, vad
 from auditor.speech.audio import decode, probe
-from auditor.speech.guards import Piece
 from auditor.speech.transcriber import WhisperTranscriber
 from tests.conftest import FIXTURES
 
@@ -69,6 +69,11 @@ def transcribed(model_cache: Path) -> dict[str, Transcript]:
         out[name], mode = tr.transcribe(CALL, probe(CALL), "ru")
         assert mode == "stereo"
     return out
+
+
+def _opts(**kw: Any) -> vad.VadOptions:
+    """The product's speech-detection options, with some replaced."""
+    return replace(vad.VadOptions.from_settings(Settings()), **kw)
 
 
 def _text(doc: Transcript, side: str) -> str:
@@ -132,7 +137,7 @@ def test_silence_and_hold_music_produce_no_text(transcribed: dict[str, Transcrip
 
 def test_silence_gives_no_speech_and_no_coverage() -> None:
     audio = np.zeros(16000 * 20, dtype=np.float32)
-    sm = vad.detect(audio, vad.VadOptions())
+    sm = vad.detect(audio, _opts())
     assert sm.chunks == []
     assert int(sm.sound_frames().sum()) == 0
 
@@ -140,7 +145,7 @@ def test_silence_gives_no_speech_and_no_coverage() -> None:
 def test_a_pure_tone_is_not_sound_for_the_coverage() -> None:
     t = np.arange(16000 * 10) / 16000
     tone = (0.1 * np.sin(2 * np.pi * 425 * t)).astype(np.float32)
-    sm = vad.detect(tone, vad.VadOptions())
+    sm = vad.detect(tone, _opts())
     assert sm.chunks == []
     assert sm.sound_frames().mean() < 0.05
 
@@ -153,8 +158,8 @@ def test_speech_chunks_hysteresis_padding_and_max_length() -> None:
     p[int(4.1 * frames_per_s): int(5 * frames_per_s)] = 0.9
     p[int(10 * frames_per_s): int(50 * frames_per_s)] = 0.9  # 40 s of speech: cut
     n = 60 * 16000
-    chunks = vad.speech_chunks(p, vad.VadOptions(threshold=0.5, min_silence_ms=300,
-                                                 speech_pad_ms=400), n)
+    chunks = vad.speech_chunks(p, _opts(threshold=0.5, min_silence_ms=300,
+                                       speech_pad_ms=400), n)
     spans = [(a / 16000, b / 16000) for a, b in chunks]
     assert spans[0][0] == pytest.approx(1.6, abs=0.05)
     assert spans[0][1] == pytest.approx(5.4, abs=0.1)
@@ -165,9 +170,9 @@ def test_speech_chunks_hysteresis_padding_and_max_length() -> None:
 def test_a_channel_scored_low_as_a_whole_gets_a_lower_threshold() -> None:
     levels = np.full(200, -30.0, dtype=np.float32)
     probs = np.full(200, 0.3, dtype=np.float32)
-    opts = vad._adapted(vad.VadOptions(threshold=0.35), probs, levels, floor=-60.0)
+    opts = vad._adapted(_opts(threshold=0.35), probs, levels, floor=-60.0)
     assert opts.threshold == pytest.approx(0.18)
-    high = vad._adapted(vad.VadOptions(threshold=0.35), np.full(200, 0.9), levels, floor=-60.0)
+    high = vad._adapted(_opts(threshold=0.35), np.full(200, 0.9), levels, floor=-60.0)
     assert high.threshold == 0.35
 
 
@@ -188,18 +193,18 @@ def test_repeated_tokens_are_cut_to_one_copy_and_counted() -> None:
 def test_guards_drop_loops_captions_and_text_on_silence() -> None:
     loud = lambda a, b: 30.0  # noqa: E731 - sound everywhere
     pieces = [
-        Piece(1.0, 3.0, "Добрый день, компания СтройРесурс."),
-        Piece(4.0, 9.0, "Сейчас " + "20, " * 40, -0.7, 0.3),
-        Piece(10.0, 12.0, "Продолжение следует..."),
-        Piece(13.0, 15.0, "ДИНАМИЧНАЯ МУЗЫКА"),
-        Piece(16.0, 18.0, "Хорошо.", -1.4, 0.8),
+        Segment("unknown", 1.0, 3.0, "Добрый день, компания СтройРесурс."),
+        Segment("unknown", 4.0, 9.0, "Сейчас " + "20, " * 40, -0.7, 0.3),
+        Segment("unknown", 10.0, 12.0, "Продолжение следует..."),
+        Segment("unknown", 13.0, 15.0, "ДИНАМИЧНАЯ МУЗЫКА"),
+        Segment("unknown", 16.0, 18.0, "Хорошо.", -1.4, 0.8),
     ]
     kept, dropped = guards.apply(pieces, loud)
     assert [p.text for p in kept] == ["Добрый день, компания СтройРесурс.", "Сейчас 20,"]
     assert [(why, n) for _, why, n in dropped] == [
         ("repeat", 39), ("phrase", 2), ("phrase", 2), ("no_speech", 1)]
     silent = lambda a, b: 2.0  # noqa: E731 - nothing above the noise floor
-    kept, dropped = guards.apply([Piece(1.0, 3.0, "Спасибо.")], silent)
+    kept, dropped = guards.apply([Segment("unknown", 1.0, 3.0, "Спасибо.")], silent)
     assert kept == [] and [why for _, why, _ in dropped] == ["no_energy"]
 
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from auditor.records import Segment
 
 COMPRESSION_LIMIT = 2.4
 _COMPRESSION_MIN_CHARS = 40
@@ -55,18 +57,6 @@ _PHRASES = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"please subscribe.*",
     r"subtitles? by.*",
 ))
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A decoded stretch of one channel, before the guards."""
-
-    start: float
-    end: float
-    text: str
-    avg_logprob: float | None = None
-    no_speech_prob: float | None = None
-    compression_ratio: float | None = None
 
 
 def compression_ratio(text: str) -> float:
@@ -126,15 +116,15 @@ def _only_phrase(text: str) -> bool:
     return any(p.fullmatch(rest) for p in _PHRASES)
 
 
-def apply(pieces: list[Piece], peak_above_floor: Callable[[float, float], float] | None
-          ) -> tuple[list[Piece], list[tuple[Piece, str, int]]]:
-    """(kept pieces, [(dropped piece, guard, words dropped)]).
+def apply(pieces: list[Segment], peak_above_floor: Callable[[float, float], float] | None
+          ) -> tuple[list[Segment], list[tuple[Segment, str, int]]]:
+    """(kept segments, [(dropped segment, guard, words dropped)]) of one decoded channel.
 
     ``peak_above_floor(start_s, end_s)`` gives the loudest frame under a
     stretch in dB above the channel's noise floor (None: no energy check).
     """
-    kept: list[Piece] = []
-    dropped: list[tuple[Piece, str, int]] = []
+    kept: list[Segment] = []
+    dropped: list[tuple[Segment, str, int]] = []
     for piece in pieces:
         n_words = len(words(piece.text))
         if not n_words:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,7 +40,7 @@ from auditor.errors import ModelError
 from auditor.records import AudioInfo, ChannelStats, Segment, Transcript
 from auditor.speech import guards, vad
 from auditor.speech.audio import SAMPLE_RATE, channels_are_duplicate, iter_windows, quiet_middle
-from auditor.speech.guards import Piece, compression_ratio
+from auditor.speech.guards import compression_ratio
 from auditor.speech.model import model_id, resolve_model
 
 if TYPE_CHECKING:
@@ -85,8 +85,8 @@ class AsrTimings:
 class Decoded:
     """What one pass over some audio of one channel gives."""
 
-    pieces: list[Piece]
-    dropped: list[tuple[Piece, str, int]]
+    pieces: list[Segment]  # speaker still "unknown": the caller knows the channel
+    dropped: list[tuple[Segment, str, int]]
     language: str
     stats: ChannelStats
 
@@ -115,15 +115,16 @@ def _split_segment(seg: Any, pause_s: float) -> list[tuple[float, float, str]]:
     return [(p[0].start, p[-1].end, "".join(w.word for w in p).strip()) for p in pieces]
 
 
-def _pieces(segments: Any, offset: float) -> list[Piece]:
+def _pieces(segments: Any, offset: float) -> list[Segment]:
     out = []
     for seg in segments:
         for a, b, text in _split_segment(seg, SPLIT_PAUSE_S):
             if text:
-                out.append(Piece(round(float(a) + offset, 2), round(float(b) + offset, 2), text,
-                                 round(float(seg.avg_logprob), 3),
-                                 round(float(seg.no_speech_prob), 3),
-                                 round(compression_ratio(text), 2)))
+                out.append(Segment("unknown", round(float(a) + offset, 2),
+                                   round(float(b) + offset, 2), text,
+                                   round(float(seg.avg_logprob), 3),
+                                   round(float(seg.no_speech_prob), 3),
+                                   round(compression_ratio(text), 2)))
     return out
 
 
@@ -143,10 +144,7 @@ class WhisperTranscriber:
         self._active = 0  # transcribe() calls in flight
         self._lock = threading.Lock()  # files may be transcribed from several threads
         self.window_s = 600.0  # decode at most ten minutes at a time: bounded memory
-        self.vad_options = vad.VadOptions(
-            threshold=settings.vad_threshold, min_silence_ms=settings.vad_min_silence_ms,
-            speech_pad_ms=settings.vad_speech_pad_ms, detector=settings.vad_detector,
-            adaptive=settings.vad_adaptive)
+        self.vad_options = vad.VadOptions.from_settings(settings)
 
     @property
     def model(self) -> Any:
@@ -317,11 +315,8 @@ class WhisperTranscriber:
             )
             results = self._run_all(arrays, language, offset)
             for speaker, run in zip(speakers, results):
-                segments += [Segment(speaker, p.start, p.end, p.text, p.avg_logprob,
-                                     p.no_speech_prob, p.compression_ratio) for p in run.pieces]
-                dropped += [Segment(speaker, p.start, p.end, p.text, p.avg_logprob,
-                                    p.no_speech_prob, p.compression_ratio, dropped=why)
-                            for p, why, _ in run.dropped]
+                segments += [replace(p, speaker=speaker) for p in run.pieces]
+                dropped += [replace(p, speaker=speaker, dropped=why) for p, why, _ in run.dropped]
                 run.stats.speaker = speaker
                 if speaker in channels:
                     channels[speaker].add(run.stats)

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+    from auditor.config import Settings
+
 log = logging.getLogger(__name__)
 
 RATE = 16000  # the recogniser's sample rate; chunk bounds are in its samples
@@ -70,17 +72,26 @@ _MIN_THRESHOLD = 0.15
 
 @dataclass(frozen=True)
 class VadOptions:
-    """How probabilities become speech stretches (Settings.vad_* give them)."""
+    """How probabilities become speech stretches; ``from_settings`` gives the product's.
 
-    threshold: float = 0.5
-    min_silence_ms: int = 160
-    speech_pad_ms: int = 400
-    min_speech_ms: int = 0
-    max_speech_s: float = 30.0
+    The tuned values (and their defaults) live in Settings.vad_* only.
+    """
+
+    threshold: float
+    min_silence_ms: int
+    speech_pad_ms: int
     # "auto": the 8 kHz model where installed, else the 16 kHz one with the
     # threshold lowered by 0.15; "silero-8k" / "silero-16k" force one (tuning).
-    detector: str = "auto"
-    adaptive: bool = True  # lower the threshold on a channel scored low as a whole
+    detector: str
+    adaptive: bool  # lower the threshold on a channel scored low as a whole
+    min_speech_ms: int = 0
+    max_speech_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> VadOptions:
+        return cls(threshold=s.vad_threshold, min_silence_ms=s.vad_min_silence_ms,
+                   speech_pad_ms=s.vad_speech_pad_ms, detector=s.vad_detector,
+                   adaptive=s.vad_adaptive)
 
     @property
     def neg_threshold(self) -> float:
