@@ -21,7 +21,7 @@ from auditor.analysis.dialogue import Dialogue, build_dialogue
 from auditor.analysis.features import Features, call_features
 from auditor.analysis.model import CallTypeModel, models_version
 from auditor.analysis.nlp import parse, resolve_language
-from auditor.analysis.rules import RuleSet, decision_settings, load_ruleset
+from auditor.analysis.rules import RuleSet, load_ruleset, threshold
 from auditor.analysis.rules import ruleset_version as rules_version
 from auditor.analysis.scoring import StageScore
 from auditor.analysis.stages import not_assessed, score_stages, stage_results
@@ -110,8 +110,7 @@ def prepare(transcript: Transcript) -> Prepared | None:
     trust = not asr and any("?" in s.text for s in segments)
     dialogue = build_dialogue(segments, docs, rules, trust_punctuation=trust)
     if asr:
-        dialogue.threshold_scale = float(
-            decision_settings().get("recognised", {}).get("stage_threshold_scale", 1.0))
+        dialogue.threshold_scale = threshold("recognised", "stage_threshold_scale")
     scores = score_stages(dialogue)
     return Prepared(language, rules, segments, dialogue, scores,
                     call_features(dialogue, scores), asr)
@@ -160,33 +159,32 @@ def analyze(transcript: Transcript, settings: Settings | None = None,
 
 def cannot_judge(transcript: Transcript, p: Prepared) -> str | None:
     """Why the recognised speech cannot carry a judgement, or None."""
-    cfg = decision_settings().get("inconclusive", {})
     text = " ".join(s.text for s in p.segments)
     letters = len(_LETTER.findall(text))
     script = _SCRIPTS.get(p.language)
     if script is not None and letters >= 20:
         share = len(script.findall(text)) / letters
-        if share < float(cfg.get("min_script_share", 0.6)):
+        if share < threshold("inconclusive", "min_script_share"):
             return (f"language mismatch: only {100 * share:.0f}% of the text is in the "
                     f"{p.language} script")
     if not p.recognised:
         return None
     coverage = speech_coverage(transcript.channels)
-    if coverage is not None and coverage < float(cfg.get("min_coverage", 0.5)):
+    if coverage is not None and coverage < threshold("inconclusive", "min_coverage"):
         low = min((c for c in transcript.channels if c.coverage is not None),
                   key=lambda c: c.coverage or 0.0)
         return (f"too little recognised speech: {100 * coverage:.0f}% of the {low.speaker}'s "
                 "sound reached the recogniser")
     words = sum(len(s.text.split()) for s in p.segments)
-    if transcript.duration >= float(cfg.get("min_seconds", 90)) and words < int(
-            cfg.get("min_words", 25)):
+    if (transcript.duration >= threshold("inconclusive", "min_seconds")
+            and words < threshold("inconclusive", "min_words")):
         return f"too little recognised speech: {words} words in {transcript.duration:.0f} s"
     weighted = [(s.avg_logprob, len(s.text.split())) for s in p.segments
                 if s.avg_logprob is not None]
     total = sum(n for _, n in weighted)
     if total:
         mean = sum(lp * n for lp, n in weighted) / total
-        if mean < float(cfg.get("min_avg_logprob", -1.1)):
+        if mean < threshold("inconclusive", "min_avg_logprob"):
             return f"recognition too unsure (mean log-probability {mean:.2f})"
     return None
 
