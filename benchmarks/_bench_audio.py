@@ -8,6 +8,11 @@
   gaps, a ringback at the start and hold music (a quiet two-note tone) so that
   about 30% of the call is non-speech. Its known script comes from the
   manifest turns. Only numpy and the standard library are used.
+- :func:`build_phone_set` synthesizes labelled corpus calls into 8 kHz phone
+  recordings with ../shared/tools/synth_calls.py (festival voices, stereo or
+  mono, u-law/mp3/wav/opus, each turn at its labelled time: the pauses and
+  silences of a real call): the set the product's speed was first measured
+  on. Needs festival and sox; built once and cached.
 - :class:`Normalizer` folds words to lemmas (Russian: pymorphy3 normal_form,
   ё→е; English: spaCy's lookup lemmatizer, or lowercase when that is missing)
   and spells digits as words, since Whisper writes "80" where the script says
@@ -85,6 +90,47 @@ def load_fixture_set(recordings_dir: Path) -> list[BenchRecording]:
             channel_map=r.get("channel_map"),
         ))
     return sorted(out, key=lambda r: r.id)
+
+
+# The labelled calls of fixtures/corpus synthesized for the phone set: four
+# Russian calls of the four shapes (a full sales call, an existing customer,
+# a mono recording, a post-sale call), about 18 minutes in all.
+PHONE_CALLS = ("dev-ru-001", "dev-ru-009", "dev-ru-020", "dev-ru-003")
+
+
+def build_phone_set(corpus: Path, synth_tool: Path, cache: Path,
+                    ids: Sequence[str] = PHONE_CALLS) -> list[BenchRecording]:
+    """The labelled calls ``ids`` as phone recordings (cached under ``cache``), with their scripts."""
+    import hashlib
+    import subprocess
+    import sys
+
+    files = [corpus / f"{i}.json" for i in ids]
+    h = hashlib.sha256(synth_tool.read_bytes())
+    for f in files:
+        h.update(f.read_bytes())
+    out = cache / h.hexdigest()[:16]
+    index_path = out / "index.json"
+    if not index_path.exists():
+        tmp = out.with_name(out.name + ".tmp")
+        subprocess.run([sys.executable, str(synth_tool), str(tmp), *map(str, files)], check=True,
+                       stdout=subprocess.DEVNULL)
+        tmp.rename(out)
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    by_id = {v["id"]: k for k, v in index.items()}
+    recs = []
+    for f in files:
+        call = json.loads(f.read_text(encoding="utf-8"))
+        rel = by_id[call["id"]]
+        mono = all(s["speaker"] == "unknown" for s in call["segments"])
+        recs.append(BenchRecording(
+            id=call["id"], rel=rel, path=out / rel, language=call["language"],
+            layout="mono" if mono else "stereo", duration_s=float(index[rel]["duration_s"]),
+            turns=[Turn(s["speaker"], float(s["start"]), float(s["end"]), s["text"])
+                   for s in call["segments"]],
+            channel_map=None if mono else {"left": "manager", "right": "client"},
+        ))
+    return recs
 
 
 # --- audio -----------------------------------------------------------------------------

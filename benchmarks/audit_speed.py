@@ -68,6 +68,7 @@ from _bench_audio import (  # noqa: E402
     BenchRecording,
     add_counts,
     build_long_call,
+    build_phone_set,
     load_fixture_set,
     rates,
     score,
@@ -292,11 +293,18 @@ def side_exp(spec: dict[str, Any]) -> dict[str, Any]:
 # --- the parent: set up, run the children, score, print ------------------------------------
 
 
-def prepare(workdir: Path, quick: bool, only: list[str] | None = None
+def prepare(workdir: Path, quick: bool, only: list[str] | None = None, phone: bool = False
             ) -> list[BenchRecording]:
     """Copy the benchmark set under workdir/recordings/<manager>/<file>.wav."""
-    recs = load_fixture_set(FIXTURES)
-    if not quick:
+    if phone:
+        tool = ROOT.parent / "shared" / "tools" / "synth_calls.py"
+        if not tool.exists():
+            raise SystemExit(f"--phone needs the synthesizer {tool}")
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "auditor-bench-phone"
+        recs = build_phone_set(ROOT / "fixtures" / "corpus", tool, cache)
+    else:
+        recs = load_fixture_set(FIXTURES)
+    if not quick and not phone:
         recs.append(build_long_call([r for r in recs if r.language == "ru"],
                                     workdir / "long"))
     if only:
@@ -691,6 +699,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fixtures only, no 10-minute call")
+    ap.add_argument("--phone", action="store_true",
+                    help="the phone set instead: four labelled corpus calls synthesized as 8 kHz "
+                    "phone recordings by ../shared/tools/synth_calls.py (needs festival, sox)")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each side N times (alternating order), keep the fastest")
@@ -729,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="audit-speed-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        recs = prepare(workdir, args.quick, args.only.split(",") if args.only else None)
+        recs = prepare(workdir, args.quick, args.only.split(",") if args.only else None,
+                       phone=args.phone)
         if args.experiment:
             names = (["threads", "beam", "vad", "batched", "split", "wordts", "context",
                       "compute", "proposed", "batched2"]
