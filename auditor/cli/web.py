@@ -1,0 +1,117 @@
+"""The web app and its accounts: serve, users add|list|remove."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import ConfigOpt, DbOpt, RedactOpt, app, fail, guarded, open_engine
+
+users = typer.Typer(help="Accounts of the web app (auditor serve).\n\n"
+                         "Example: auditor users add anna --role reviewer",
+                    no_args_is_help=True)
+app.add_typer(users, name="users")
+
+
+@app.command()
+def serve(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on; anything but 127.0.0.1/localhost needs accounts "
+                       "('auditor users add').")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8080,
+    redact: RedactOpt = False,
+) -> None:
+    """Review in the browser: the queue, each call with its audio, managers' KPIs, search.
+
+    Listens on 127.0.0.1 by default, for you alone. To let colleagues in on
+    the office network, add accounts and listen on all addresses.
+
+    Example: auditor serve --db audit.db   (then open http://127.0.0.1:8080)
+
+    Example: auditor users add anna --role reviewer && auditor serve --host 0.0.0.0
+    """
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise fail("the web app needs its extra: pip install 'auditor[web]'") from None
+    with guarded():
+        from auditor.web.server import serve as run
+
+        settings, engine = open_engine(config, db, redact=redact or None)
+        engine.dispose()
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(f"auditor serve: http://{shown}:{port}/ over {settings.db}"
+                   + (" (redacted)" if settings.redact else ""), err=True)
+        run(settings, host=host, port=port)
+
+
+def _read_password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name (a-z 0-9 . _ - @).")],
+    role: Annotated[str, typer.Option("--role", help="reviewer (may decide) or viewer (reads).")
+                    ] = "reviewer",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add an account (or reset one's role and password); the password is asked for.
+
+    Only a salted scrypt hash is stored.
+
+    Example: auditor users add anna --role reviewer --db audit.db
+    """
+    with guarded():
+        from auditor.web.accounts import add_user
+
+        _settings, engine = open_engine(config, db)
+        user = add_user(engine, name, role, _read_password(password_stdin))
+    typer.echo(f"account {user.name}: {user.role}")
+
+
+@users.command("list")
+def users_list(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """List the accounts and their roles.
+
+    Example: auditor users list --db audit.db
+    """
+    with guarded():
+        from auditor import store
+
+        _settings, engine = open_engine(config, db)
+        with store.session(engine) as s:
+            rows = store.list_accounts(s)
+    for r in rows:
+        typer.echo(f"{r.name}\t{r.role}\t{r.created_at:%Y-%m-%d}")
+    if not rows:
+        typer.echo("no accounts: 'auditor serve' listens on 127.0.0.1 only", err=True)
+
+
+@users.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="Account to remove.")],
+                 db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Remove an account; the reviews it made keep its name.
+
+    Example: auditor users remove anna --db audit.db
+    """
+    with guarded():
+        from auditor import store
+
+        _settings, engine = open_engine(config, db)
+        with store.session(engine) as s:
+            gone = store.delete_account(s, name.strip().lower())
+            s.commit()
+    if not gone:
+        raise fail(f"no account named {name!r}")
+    typer.echo(f"removed {name}")

@@ -1,0 +1,75 @@
+"""Who is asking and may they: the session's user, CSRF tokens, role checks.
+
+Two modes. With accounts in the database every page needs a signed-in
+account (the session cookie is signed, HttpOnly, SameSite=Lax). Without
+accounts the app only serves a bind to this machine (auditor.web.server
+refuses any other) and the person at it is the local user, a reviewer.
+Every POST carries the session's CSRF token, in both modes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hmac
+import os
+import secrets
+from typing import Any
+
+from auditor.web.accounts import User, has_accounts, user_by_id
+
+LOCAL_ROLE = "reviewer"
+
+
+def local_user_name() -> str:
+    """The OS user running the server: the reviewer of a local, account-less app."""
+    name = os.environ.get("USER") or os.environ.get("USERNAME")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in a container
+        return "local"
+
+
+def current_user(request: Any) -> User | None:
+    """The signed-in account, the local user (no accounts at all), or None."""
+    engine = request.app.state.engine
+    uid = request.session.get("uid")
+    if isinstance(uid, int):
+        user = user_by_id(engine, uid)
+        if user is not None:
+            return user
+        request.session.pop("uid", None)  # the account was removed
+    if not has_accounts(engine):
+        return User(request.app.state.local_user, LOCAL_ROLE)
+    return None
+
+
+def csrf_token(request: Any) -> str:
+    """The session's CSRF token, made on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_ok(request: Any, form: Any) -> bool:
+    sent = form.get("csrf")
+    want = request.session.get("csrf")
+    return (isinstance(sent, str) and isinstance(want, str)
+            and hmac.compare_digest(sent.encode(), want.encode()))
+
+
+def sign_in(request: Any, user: User) -> None:
+    """A fresh session for the account (a new CSRF token too: no fixation)."""
+    request.session.clear()
+    request.session["uid"] = user.account_id
+    csrf_token(request)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site only."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,58 @@
+"""A database for the web-app tests: the report tests' sample calls, each on a real fixture recording.
+
+No ASR: transcripts and analyses are written through auditor.store
+(tests/conftest_reports.py), and each call's Recording.path is a file of
+fixtures/recordings, so the audio route serves real WAVs (the failed call
+gets the corrupt one).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from auditor import store
+from auditor.config import Settings
+
+from .conftest_reports import add_call, sample_calls
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "fixtures" / "recordings"
+CORRUPT = RECORDINGS / "Павел Орлов" / "2026-11-03_12-00-00_+79990000000.wav"
+
+
+def fixture_audio() -> list[Path]:
+    """The decodable fixture recordings, longest first."""
+    manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
+    recs = sorted(manifest["recordings"], key=lambda r: -r["duration_s"])
+    return [RECORDINGS / r["path"] for r in recs]
+
+
+def web_db(tmp_path: Path) -> tuple[Engine, str, list[int]]:
+    """(engine, db path, call ids) of the eight sample calls on real recordings."""
+    db = str(tmp_path / "web.db")
+    engine = store.make_engine(db)
+    audio = fixture_audio()
+    ids = []
+    for i, call in enumerate(sample_calls()):
+        path = CORRUPT if call.status == "failed" else audio[i % len(audio)]
+        ids.append(add_call(engine, path, call))
+    return engine, db, ids
+
+
+def settings(db: str, **kw: Any) -> Settings:
+    return Settings(db=db, **kw)
+
+
+def client(engine: Engine, db: str, **kw: Any) -> Any:
+    """A Starlette TestClient on the app, reached as http://127.0.0.1 like a local browser."""
+    from starlette.testclient import TestClient
+
+    from auditor.web.app import create_app
+
+    redact = kw.pop("redact", False)
+    app = create_app(engine, settings(db, redact=redact), local_user="tester", **kw)
+    return TestClient(app, base_url="http://127.0.0.1")
