@@ -9,6 +9,7 @@ gets the corrupt one).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Engine
 from auditor import store
 from auditor.config import Settings
 
-from .conftest_reports import add_call, sample_calls
+from .conftest_reports import FakeCall, add_call, sample_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "fixtures" / "recordings"
@@ -31,13 +32,14 @@ def fixture_audio() -> list[Path]:
     return [RECORDINGS / r["path"] for r in recs]
 
 
-def web_db(tmp_path: Path) -> tuple[Engine, str, list[int]]:
-    """(engine, db path, call ids) of the eight sample calls on real recordings."""
+def web_db(tmp_path: Path, calls: list[FakeCall] | None = None
+           ) -> tuple[Engine, str, list[int]]:
+    """(engine, db path, call ids) of the sample calls (or ``calls``) on real recordings."""
     db = str(tmp_path / "web.db")
     engine = store.make_engine(db)
     audio = fixture_audio()
     ids = []
-    for i, call in enumerate(sample_calls()):
+    for i, call in enumerate(sample_calls() if calls is None else calls):
         path = CORRUPT if call.status == "failed" else audio[i % len(audio)]
         ids.append(add_call(engine, path, call))
     return engine, db, ids
@@ -56,3 +58,16 @@ def client(engine: Engine, db: str, **kw: Any) -> Any:
     redact = kw.pop("redact", False)
     app = create_app(engine, settings(db, redact=redact), local_user="tester", **kw)
     return TestClient(app, base_url="http://127.0.0.1")
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)
+
+
+def sign_in(c: Any, name: str, password: str) -> Any:
+    page = c.get("/login")
+    return c.post("/login", data={"name": name, "password": password, "next": "/",
+                                  "csrf": csrf_of(page.text)}, follow_redirects=False)

@@ -119,7 +119,7 @@ async def review(request: Request) -> Response:
         return _error(request, user, 403, f"{user.name} is a viewer: viewers cannot review")
     st = request.app.state
     call_id = request.path_params["call_id"]
-    params = queue_params(form)
+    params = queue_params(form, prefix="q_")
     try:
         row = await run_in_threadpool(get_call, st.engine, call_id)
         if row is None:

@@ -39,9 +39,12 @@ def _choice(value: str, choices: tuple[str, ...], name: str) -> str | None:
     return value
 
 
-def queue_params(query: Any) -> dict[str, str]:
-    """The filter keys present in a query string (to carry from the queue to a call)."""
-    return {k: str(query.get(k)) for k in FILTER_KEYS if query.get(k)}
+def queue_params(query: Any, prefix: str = "") -> dict[str, str]:
+    """The filter keys present in a query string (to carry from the queue to a call).
+
+    A review form carries them as ``q_<key>``: its own verdict and type are the decision.
+    """
+    return {k: str(query.get(prefix + k)) for k in FILTER_KEYS if query.get(prefix + k)}
 
 
 def queue_qs(params: dict[str, str]) -> str:
