@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import ConfigOpt, DbOpt, RedactOpt, app, fail, guarded, open_engine
+from auditor.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    RedactOpt,
+    app,
+    build_settings,
+    fail,
+    guarded,
+    open_engine,
+)
 
 users = typer.Typer(help="Accounts of the web app (auditor serve).\n\n"
                          "Example: auditor users add anna --role reviewer",
@@ -40,14 +49,15 @@ def serve(
     except ImportError:
         raise fail("the web app needs its extra: pip install 'auditor[web]'") from None
     with guarded():
+        from auditor.web.server import build_app
         from auditor.web.server import serve as run
 
-        settings, engine = open_engine(config, db, redact=redact or None)
-        engine.dispose()
+        settings = build_settings(config, db=db, redact=redact or None)
+        web_app = build_app(settings, host)  # refuses a bind it must not make
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"auditor serve: http://{shown}:{port}/ over {settings.db}"
                    + (" (redacted)" if settings.redact else ""), err=True)
-        run(settings, host=host, port=port)
+        run(web_app, host=host, port=port)
 
 
 def _read_password(stdin: bool) -> str:

@@ -48,10 +48,9 @@ def build_app(settings: Any, host: str, secret_key: str | None = None) -> Any:
     return create_app(engine, settings, secret_key=secret_key, allowed_hosts=allowed)
 
 
-def serve(settings: Any, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Build the app (or raise ConfigError) and run it until interrupted."""
+def serve(app: Any, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the app from :func:`build_app` until interrupted."""
     import uvicorn
 
-    app = build_app(settings, host)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False,
                 proxy_headers=False)
