@@ -38,6 +38,7 @@ ASSETS = {  # name -> (package, file, media type): the only files /static serves
     "report.js": ("auditor.views.reports", "templates/report.js", "text/javascript"),
     "app.css": ("auditor.web", "static/app.css", "text/css"),
     "app.js": ("auditor.web", "static/app.js", "text/javascript"),
+    "favicon.svg": ("auditor.web", "static/favicon.svg", "image/svg+xml"),
 }
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
@@ -198,6 +199,7 @@ def create_app(engine: Any, settings: Any, *, secret_key: str | None = None,
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/static/{name}", asset),
+        Route("/favicon.ico", lambda _r: RedirectResponse("/static/favicon.svg", status_code=301)),
     ]
     middleware = [
         Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or list(LOCAL_HOSTS)),

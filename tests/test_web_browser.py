@@ -1,0 +1,178 @@
+"""auditor serve in a real browser: Debian's Chromium driven by Playwright, uvicorn on 127.0.0.1.
+
+The server is the real command (``python -m auditor serve``) in a subprocess on
+a free local port, over a database of the sample calls on the real fixture
+recordings. The browser opens the queue, opens the worst call, clicks an
+evidence quote and checks the player seeked there, sets a verdict through the
+form, and the review is then read back from the database. Screenshots of the
+queue and the call page go to the test's tmp dir.
+
+Playwright only drives the system browser (``executable_path``); it downloads
+nothing. Without Chromium or Playwright the test skips on a developer machine
+and fails in CI (CI=1, set by .ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from auditor import store
+
+from .helpers_web import web_db
+
+CHROMIUM = Path("/usr/bin/chromium")
+_NEEDS = ("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium) and "
+          "the playwright package (pip install -e '.[dev]')")
+
+
+def _missing(why: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{_NEEDS}: {why}; CI must run the browser test")
+    pytest.skip(f"{_NEEDS}: {why}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[tuple[str, Any, list[int]]]:
+    """`auditor serve` on 127.0.0.1, no accounts (the local user reviews)."""
+    engine, db, ids = web_db(tmp_path)
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    env = {**os.environ, "USER": "browser-tester", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "serve", "--db", db,
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/static/app.css", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise AssertionError("auditor serve did not start: "
+                                     + (tmp_path / "serve.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield url, engine, ids
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture()
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _missing("no /usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed")
+    with sync_playwright() as p:
+        try:
+            b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                  args=["--no-sandbox", "--disable-dev-shm-usage",
+                                        "--mute-audio",
+                                        "--autoplay-policy=no-user-gesture-required"])
+        except Exception as e:  # the browser cannot start here
+            _missing(f"Chromium did not start: {str(e).splitlines()[0]}")
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _png(path: Path) -> bytes:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, path
+    return data
+
+
+def test_queue_call_quote_seeks_and_a_verdict_lands_in_the_database(
+        server: tuple[str, Any, list[int]], browser: Any, tmp_path: Path) -> None:
+    url, engine, _ids = server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+
+    page.goto(url + "/")
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == 8
+    page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
+    _png(tmp_path / "queue.png")
+    first = rows.first
+    assert "missed_opportunity" in first.inner_text()  # worst first
+    call_id = int(first.get_attribute("data-id") or 0)
+
+    first.locator("a.open").click()
+    page.wait_for_url(f"{url}/calls/{call_id}")
+    audio = page.locator(f"#audio-{call_id}")
+    assert audio.count() == 1
+    quote = page.locator("a.quote").first
+    expected = float(quote.get_attribute("data-t") or "nan")
+    assert expected > 1.0
+    page.evaluate("""(id) => {
+      const a = document.getElementById("audio-" + id);
+      window.__seek = new Promise((resolve) => a.addEventListener("seeked",
+        () => resolve({t: a.currentTime, ready: a.readyState, duration: a.duration}),
+        {once: true}));
+    }""", call_id)
+    quote.click()  # a real mouse click on the quote
+    seeked = page.evaluate("window.__seek")
+    assert seeked["ready"] >= 1 and seeked["duration"] > expected
+    assert seeked["t"] == pytest.approx(expected, abs=0.05)
+    # the player stays there (or plays on from there), it does not jump back
+    now = page.evaluate(f"document.getElementById('audio-{call_id}').currentTime")
+    assert now >= expected - 0.05
+    page.screenshot(path=str(tmp_path / "call.png"), full_page=True)
+    _png(tmp_path / "call.png")
+
+    page.select_option("#verdict-select", "incomplete")
+    page.select_option("#stage-needs", "yes")
+    page.fill("#note", "listened: needs asked, no next step")
+    page.click("#save")
+    page.wait_for_selector("#flash")
+    assert "review #" in page.inner_text("#flash")
+    assert page.inner_text("#verdict") == "incomplete"
+    page.screenshot(path=str(tmp_path / "after-review.png"), full_page=True)
+
+    with Session(engine) as s:
+        rv = s.exec(select(store.Review).where(store.Review.recording_id == call_id)
+                    .order_by(store.Review.id.desc())).first()  # type: ignore[union-attr]
+    assert rv is not None
+    assert (rv.verdict, rv.reviewer, rv.note) == ("incomplete", "browser-tester",
+                                                  "listened: needs asked, no next step")
+    assert '"needs": true' in rv.stages_json
+
+    # keyboard: j opens the next call of the queue
+    page.goto(f"{url}/calls/{call_id}")
+    nxt = page.get_attribute("#next", "href")
+    page.keyboard.press("j")
+    page.wait_for_url(url + (nxt or ""))
+    assert problems == []
