@@ -9,7 +9,15 @@ gets the corrupt one).
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +79,53 @@ def sign_in(c: Any, name: str, password: str) -> Any:
     page = c.get("/login")
     return c.post("/login", data={"name": name, "password": password, "next": "/",
                                   "csrf": csrf_of(page.text)}, follow_redirects=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(tmp_path: Path, db: str, *args: str, scheme: str = "http",
+                   ready: Any = None) -> Iterator[str]:
+    """``python -m auditor serve`` on 127.0.0.1 and a free port until the block ends: its URL.
+
+    ``ready(url)`` says whether it answers (default: fetch /static/app.css over plain HTTP).
+    """
+    port = free_port()
+    log_path = tmp_path / f"serve-{port}.log"
+    env = {**os.environ, "USER": "browser-tester", "PYTHONUNBUFFERED": "1"}
+    url = f"{scheme}://127.0.0.1:{port}"
+
+    def answers(u: str) -> bool:
+        with urllib.request.urlopen(u + "/static/app.css", timeout=2) as r:
+            return bool(r.status == 200)
+
+    check = ready or answers
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "auditor", "serve", "--db", db,
+                                 "--host", "127.0.0.1", "--port", str(port), *args],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if check(url):
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise AssertionError("auditor serve did not start: "
+                                         + log_path.read_text()[-2000:])
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -15,11 +15,6 @@ and fails in CI (CI=1, set by .ci/run).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +24,7 @@ from sqlmodel import Session, select
 
 from auditor import store
 
-from .helpers_web import web_db
+from .helpers_web import running_server, web_db
 
 CHROMIUM = Path("/usr/bin/chromium")
 _NEEDS = ("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium) and "
@@ -42,46 +37,12 @@ def _missing(why: str) -> None:
     pytest.skip(f"{_NEEDS}: {why}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[tuple[str, Any, list[int]]]:
-    """`auditor serve` on 127.0.0.1, no accounts (the local user reviews)."""
+    """`auditor serve` on 127.0.0.1, no accounts (the local user, $USER, reviews)."""
     engine, db, ids = web_db(tmp_path)
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    env = {**os.environ, "USER": "browser-tester", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "auditor", "serve", "--db", db,
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/static/app.css", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise AssertionError("auditor serve did not start: "
-                                     + (tmp_path / "serve.log").read_text()[-2000:])
-            time.sleep(0.2)
+    with running_server(tmp_path, db) as url:
         yield url, engine, ids
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture()

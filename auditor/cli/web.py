@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,6 +33,10 @@ def serve(
         "--host", help="Address to listen on; anything but 127.0.0.1/localhost needs accounts "
                        "('auditor users add').")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8080,
+    tls_cert: Annotated[Path | None, typer.Option(
+        "--tls-cert", help="Serve HTTPS with this certificate (PEM); needs --tls-key.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        "--tls-key", help="The certificate's private key (PEM).")] = None,
     redact: RedactOpt = False,
 ) -> None:
     """Review in the browser: the queue, each call with its audio, managers' KPIs, search.
@@ -42,6 +47,8 @@ def serve(
     Example: auditor serve --db audit.db   (then open http://127.0.0.1:8080)
 
     Example: auditor users add anna --role reviewer && auditor serve --host 0.0.0.0
+
+    Example: auditor serve --host 0.0.0.0 --tls-cert office.pem --tls-key office.key
     """
     try:
         import starlette  # noqa: F401
@@ -49,15 +56,16 @@ def serve(
     except ImportError:
         raise fail("the web app needs its extra: pip install 'auditor[web]'") from None
     with guarded():
-        from auditor.web.server import build_app
+        from auditor.web.server import build_app, check_tls
         from auditor.web.server import serve as run
 
+        https = check_tls(tls_cert, tls_key)
         settings = build_settings(config, db=db, redact=redact or None)
-        web_app = build_app(settings, host)  # refuses a bind it must not make
+        web_app = build_app(settings, host, https=https)  # refuses a bind it must not make
         shown = f"[{host}]" if ":" in host else host
-        typer.echo(f"auditor serve: http://{shown}:{port}/ over {settings.db}"
-                   + (" (redacted)" if settings.redact else ""), err=True)
-        run(web_app, host=host, port=port)
+        typer.echo(f"auditor serve: {'https' if https else 'http'}://{shown}:{port}/ over "
+                   f"{settings.db}" + (" (redacted)" if settings.redact else ""), err=True)
+        run(web_app, host=host, port=port, cert=tls_cert, key=tls_key)
 
 
 def _read_password(stdin: bool) -> str:

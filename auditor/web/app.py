@@ -181,8 +181,8 @@ async def asset(request: Request) -> Response:
 
 
 def create_app(engine: Any, settings: Any, *, secret_key: str | None = None,
-               local_user: str | None = None, allowed_hosts: list[str] | None = None
-               ) -> Starlette:
+               local_user: str | None = None, allowed_hosts: list[str] | None = None,
+               https_only: bool = False) -> Starlette:
     """The app over one database. ``settings`` gives redact, targets and thresholds.
 
     ``allowed_hosts``: the Host headers accepted (default: this machine's names,
@@ -204,7 +204,8 @@ def create_app(engine: Any, settings: Any, *, secret_key: str | None = None,
     middleware = [
         Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or list(LOCAL_HOSTS)),
         Middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
-                   session_cookie="auditor_session", same_site="lax", max_age=12 * 3600),
+                   session_cookie="auditor_session", same_site="lax", max_age=12 * 3600,
+                   https_only=https_only),
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.engine = engine

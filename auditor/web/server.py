@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
@@ -37,20 +38,37 @@ def check_bind(engine: Any, host: str) -> None:
             "(or listen on 127.0.0.1)")
 
 
-def build_app(settings: Any, host: str, secret_key: str | None = None) -> Any:
-    """The app for a bind: the Host header is checked on a local one (DNS rebinding)."""
+def build_app(settings: Any, host: str, secret_key: str | None = None, https: bool = False
+              ) -> Any:
+    """The app for a bind: the Host header is checked on a local one (DNS rebinding).
+
+    ``https``: served over TLS, so the session cookie is marked Secure too.
+    """
     from auditor import store
     from auditor.web.app import create_app
 
     engine = store.make_engine(settings.db)
     check_bind(engine, host)
     allowed = None if is_local(host) else ["*"]
-    return create_app(engine, settings, secret_key=secret_key, allowed_hosts=allowed)
+    return create_app(engine, settings, secret_key=secret_key, allowed_hosts=allowed,
+                      https_only=https)
 
 
-def serve(app: Any, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the app from :func:`build_app` until interrupted."""
+def check_tls(cert: Path | None, key: Path | None) -> bool:
+    """Both files or neither; True when TLS is on."""
+    if (cert is None) != (key is None):
+        raise ConfigError("--tls-cert and --tls-key go together: give both or neither")
+    for path in (cert, key):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"no such file: {path}")
+    return cert is not None
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 8080, cert: Path | None = None,
+          key: Path | None = None) -> None:
+    """Run the app from :func:`build_app` until interrupted (over TLS with cert and key)."""
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False,
-                proxy_headers=False)
+                proxy_headers=False, ssl_certfile=str(cert) if cert else None,
+                ssl_keyfile=str(key) if key else None)
