@@ -166,7 +166,7 @@ def test_a_decision_is_the_same_review_record_as_the_cli(web: Any) -> None:
     cid = ids[3]  # incomplete, reviewed ok by "head"
     r = _set_verdict(c, cid, verdict="missed_opportunity", type="existing_client",
                      stage_next_step="no", stage_needs="yes", note="no next step agreed")
-    assert r.status_code == 303 and r.headers["location"] == f"/calls/{cid}?"
+    assert r.status_code == 303 and r.headers["location"] == f"/calls/{cid}"
     rows = _reviews(engine, cid)
     assert len(rows) == 2 and rows[-1].verdict == "missed_opportunity"
     assert rows[-1].reviewer == "tester" and rows[-1].account_id is None

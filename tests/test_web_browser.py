@@ -137,3 +137,33 @@ def test_queue_call_quote_seeks_and_a_verdict_lands_in_the_database(
     page.keyboard.press("j")
     page.wait_for_url(url + (nxt or ""))
     assert problems == []
+
+
+def _seek_by_key(page: Any, call_id: int, key: str) -> float:
+    page.evaluate("""(id) => {
+      const a = document.getElementById("audio-" + id);
+      window.__seek = new Promise((resolve) => a.addEventListener("seeked",
+        () => resolve(a.currentTime), {once: true}));
+    }""", call_id)
+    page.keyboard.press(key)
+    return float(page.evaluate("window.__seek"))
+
+
+def test_keys_play_from_the_next_quote_and_agree(server: tuple[str, Any, list[int]],
+                                                 browser: Any) -> None:
+    url, engine, ids = server
+    call_id = ids[0]  # all four stages: four quotes
+    page = browser.new_page()
+    page.goto(f"{url}/calls/{call_id}")
+    times = sorted(float(t) for t in page.eval_on_selector_all(
+        "a.quote", "els => els.map(e => e.getAttribute('data-t'))"))
+    assert len(times) == 4
+    assert _seek_by_key(page, call_id, "n") == pytest.approx(times[0], abs=0.05)
+    assert _seek_by_key(page, call_id, "n") == pytest.approx(times[1], abs=0.05)
+    nxt = page.get_attribute("#next", "href")
+    page.keyboard.press("a")  # agree with the verdict shown, then the next call
+    page.wait_for_url(url + (nxt or ""))
+    with Session(engine) as s:
+        rv = s.exec(select(store.Review).where(store.Review.recording_id == call_id)).one()
+    assert (rv.verdict, rv.auto_verdict, rv.note, rv.reviewer) == (
+        "ok", "ok", "agreed", "browser-tester")

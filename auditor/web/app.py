@@ -135,13 +135,18 @@ async def review(request: Request) -> Response:
         return _error(request, user, 404, str(e))
     except (InvalidReview, BadRequest) as e:
         request.session["flash"] = {"kind": "error", "messages": [str(e)]}
-        return RedirectResponse(f"/calls/{call_id}?{queue_qs(params)}", status_code=303)
+        return RedirectResponse(_call_url(call_id, params), status_code=303)
     c = outcome.call
     request.session["flash"] = {"kind": "ok", "messages": [
         f"call {c.id}: verdict {c.verdict} (reviewed by {user.name}); review "
         f"#{c.review_count} of this call", *(f"warning: {w}" for w in outcome.warnings)]}
     go = next_id if form.get("after") == "next" and next_id is not None else call_id
-    return RedirectResponse(f"/calls/{go}?{queue_qs(params)}", status_code=303)
+    return RedirectResponse(_call_url(go, params), status_code=303)
+
+
+def _call_url(call_id: int, params: dict[str, str]) -> str:
+    qs = queue_qs(params)
+    return f"/calls/{call_id}" + (f"?{qs}" if qs else "")
 
 
 async def login(request: Request) -> Response:
