@@ -160,6 +160,15 @@ def test_keys_play_from_the_next_quote_and_agree(server: tuple[str, Any, list[in
     assert len(times) == 4
     assert _seek_by_key(page, call_id, "n") == pytest.approx(times[0], abs=0.05)
     assert _seek_by_key(page, call_id, "n") == pytest.approx(times[1], abs=0.05)
+    # a search hit opens the call with the player at the moment it links to
+    page.goto(f"{url}/search?q=доставку")
+    hit = page.locator(f'a.hit[href^="/calls/{call_id}?t="]')
+    t = float((hit.get_attribute("href") or "").split("t=")[1].split("#")[0])
+    hit.click()
+    page.wait_for_function("([id, t]) => { const a = document.getElementById('audio-' + id);"
+                           " return a && a.readyState >= 1 && Math.abs(a.currentTime - t) < 0.05; }",
+                           arg=[call_id, t])
+    page.goto(f"{url}/calls/{call_id}")
     nxt = page.get_attribute("#next", "href")
     page.keyboard.press("a")  # agree with the verdict shown, then the next call
     page.wait_for_url(url + (nxt or ""))

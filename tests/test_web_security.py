@@ -105,6 +105,26 @@ def test_login_needs_its_csrf_token_and_goes_back_only_to_this_site(accounts: An
     assert r.status_code == 303 and r.headers["location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\t/evil.example", "/\\evil.example",
+                                    "https://evil.example", "/\n/evil.example"])
+def test_after_signing_in_only_paths_of_this_site(accounts: Any, target: str) -> None:
+    c = accounts[0]
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"name": "anna", "password": "anna-secret-1", "csrf": token,
+                               "next": target}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_pages_forbid_framing_and_outside_scripts(web: Any) -> None:
+    c, _e, _db, ids = web
+    for url in ("/", f"/calls/{ids[0]}", f"/calls/{ids[0]}/audio", "/nowhere"):
+        h = c.get(url).headers
+        assert "script-src" not in h["content-security-policy"]  # default-src 'self' covers it
+        assert "default-src 'self'" in h["content-security-policy"]
+        assert "frame-ancestors 'none'" in h["content-security-policy"]
+        assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
+
+
 def test_the_session_cookie_is_signed_httponly_samesite(accounts: Any) -> None:
     c = accounts[0]
     r = sign_in(c, "anna", "anna-secret-1")

@@ -30,7 +30,14 @@ from auditor.errors import AuditorError, InvalidReview, NotFoundError
 from auditor.web import pages
 from auditor.web.accounts import User, authenticate
 from auditor.web.forms import BadRequest, decision, queue_params, queue_qs
-from auditor.web.security import csrf_ok, csrf_token, current_user, local_user_name, safe_next
+from auditor.web.security import (
+    SecurityHeaders,
+    csrf_ok,
+    csrf_token,
+    current_user,
+    local_user_name,
+    safe_next,
+)
 from auditor.web.security import sign_in as start_session
 
 ASSETS = {  # name -> (package, file, media type): the only files /static serves
@@ -207,6 +214,7 @@ def create_app(engine: Any, settings: Any, *, secret_key: str | None = None,
         Route("/favicon.ico", lambda _r: RedirectResponse("/static/favicon.svg", status_code=301)),
     ]
     middleware = [
+        Middleware(SecurityHeaders),
         Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or list(LOCAL_HOSTS)),
         Middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
                    session_cookie="auditor_session", same_site="lax", max_age=12 * 3600,
