@@ -237,6 +237,12 @@ def test_search_hits_link_to_the_moment_in_the_call(web: Any) -> None:
     page = c.get(f"/calls/{cid}?t={t}").text
     assert f'data-start="{float(t):.2f}"' in page and f'id="seg-{cid}-{seg}"' in page
     assert "no matches" not in c.get("/search").text.lower()
+    # the filters of `auditor search`
+    one = c.get("/search?q=доставку&manager=Ирина+Соколова").text
+    assert {int(x) for x in re.findall(r'<a class="hit" href="/calls/(\d+)', one)} == {ids[0], ids[3]}
+    said_by_client = c.get("/search?q=доставку&speaker=client").text
+    assert 'class="hit"' not in said_by_client and "No matches." in said_by_client
+    assert c.get("/search?q=x&speaker=robot").status_code == 400
 
 
 def test_assets_are_served_by_the_app(web: Any) -> None:
