@@ -63,8 +63,9 @@ def client(engine: Engine, db: str, **kw: Any) -> Any:
 
     from auditor.web.app import create_app
 
-    redact = kw.pop("redact", False)
-    app = create_app(engine, settings(db, redact=redact), local_user="tester", **kw)
+    redact, accounts = kw.pop("redact", False), kw.pop("accounts", {})
+    app = create_app(engine, settings(db, redact=redact, accounts=accounts), local_user="tester",
+                     **kw)
     return TestClient(app, base_url="http://127.0.0.1")
 
 

@@ -205,6 +205,43 @@ def test_bad_account_input_is_a_one_line_error(tmp_path: Path, args: list[str], 
     assert r.exit_code != 0 and message in r.stderr and r.stderr.strip().count("\n") == 0
 
 
+def test_accounts_from_auditor_toml(tmp_path: Path) -> None:
+    from auditor.config import load_settings
+
+    engine, db, ids = web_db(tmp_path)
+    lines = [runner.invoke(cli, ["users", "hash", name, "--role", role, "--password-stdin"],
+                           input=f"{name}-password\n") for name, role in
+             (("olga", "reviewer"), ("petr", "viewer"))]
+    assert all(r.exit_code == 0 for r in lines)
+    assert lines[0].stdout.startswith('"olga" = "reviewer:scrypt$')
+    toml = tmp_path / "auditor.toml"
+    toml.write_text("[accounts]\n" + "".join(r.stdout for r in lines), encoding="utf-8")
+    conf = load_settings(toml)
+    assert "olga-password" not in toml.read_text(encoding="utf-8")
+    check_bind(engine, "0.0.0.0", conf.accounts)  # config accounts count as accounts
+    listed = runner.invoke(cli, ["users", "list", "--db", db, "--config", str(toml)]).stdout
+    assert "olga\treviewer\tauditor.toml" in listed
+    c = client(engine, db, accounts=conf.accounts)
+    assert c.get("/", follow_redirects=False).status_code == 303  # no local user any more
+    assert sign_in(c, "olga", "wrong-password").status_code == 401
+    assert sign_in(c, "olga", "olga-password").status_code == 303
+    token = csrf_of(c.get(f"/calls/{ids[0]}").text)
+    assert _post_review(c, ids[0], token).status_code == 303
+    rv = _reviews(engine)[-1]
+    assert (rv.reviewer, rv.account_id) == ("olga", None)
+    viewer = client(engine, db, accounts=conf.accounts)
+    sign_in(viewer, "petr", "petr-password")
+    assert _post_review(viewer, ids[0], csrf_of(viewer.get("/").text)).status_code == 403
+
+
+def test_a_bad_account_in_auditor_toml_is_a_one_line_error(tmp_path: Path) -> None:
+    toml = tmp_path / "auditor.toml"
+    toml.write_text('[accounts]\nanna = "admin:plaintext"\n', encoding="utf-8")
+    r = runner.invoke(cli, ["serve", "--db", str(tmp_path / "a.db"), "--config", str(toml)])
+    assert r.exit_code == 2 and "[accounts] anna" in r.stderr
+    assert r.stderr.strip().count("\n") == 0
+
+
 # --- where it may listen -----------------------------------------------------------
 
 

@@ -71,7 +71,8 @@ def serve(
 def _read_password(stdin: bool) -> str:
     if stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    # On stderr, so 'users hash ... >> auditor.toml' writes only the account line.
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
 
 
 @users.command("add")
@@ -98,21 +99,45 @@ def users_add(
     typer.echo(f"account {user.name}: {user.role}")
 
 
+@users.command("hash")
+def users_hash(
+    name: Annotated[str, typer.Argument(help="Sign-in name (a-z 0-9 . _ - @).")],
+    role: Annotated[str, typer.Option("--role", help="reviewer (may decide) or viewer (reads).")
+                    ] = "reviewer",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Print an account's line for auditor.toml's [accounts] table (instead of the database).
+
+    Example: auditor users hash anna --role reviewer >> auditor.toml   (under [accounts])
+    """
+    with guarded():
+        from auditor.web.accounts import account_line
+
+        typer.echo(account_line(name, role, _read_password(password_stdin)))
+
+
 @users.command("list")
 def users_list(db: DbOpt = None, config: ConfigOpt = None) -> None:
-    """List the accounts and their roles.
+    """List the accounts and their roles (the database's, then auditor.toml's).
 
     Example: auditor users list --db audit.db
     """
     with guarded():
         from auditor import store
+        from auditor.web.accounts import config_accounts
 
-        _settings, engine = open_engine(config, db)
+        settings, engine = open_engine(config, db)
+        configured = config_accounts(settings.accounts)
         with store.session(engine) as s:
             rows = store.list_accounts(s)
     for r in rows:
         typer.echo(f"{r.name}\t{r.role}\t{r.created_at:%Y-%m-%d}")
-    if not rows:
+    in_db = {r.name for r in rows}
+    for name, acc in sorted(configured.items()):
+        if name not in in_db:
+            typer.echo(f"{name}\t{acc.role}\tauditor.toml")
+    if not rows and not configured:
         typer.echo("no accounts: 'auditor serve' listens on 127.0.0.1 only", err=True)
 
 

@@ -1,6 +1,9 @@
 """Web accounts: salted scrypt password hashes, adding and checking accounts.
 
-Standard library only (``hashlib.scrypt``), so ``auditor users add`` loads no
+Accounts live in the database (``auditor users add``) or in ``auditor.toml``
+(``[accounts] anna = "reviewer:<hash>"``, the line ``auditor users hash``
+prints); a database account wins over a config one of the same name.
+Standard library only (``hashlib.scrypt``), so the ``users`` commands load no
 web framework. A hash reads ``scrypt$n$r$p$salt$key`` (base64), so its cost
 can be raised later without breaking stored accounts.
 """
@@ -29,7 +32,8 @@ class User:
 
     name: str
     role: str  # reviewer | viewer
-    account_id: int | None = None
+    account_id: int | None = None  # a database account; None for auditor.toml's and the local user
+    local: bool = False  # the local user of an account-less app: nobody signed in
 
     @property
     def can_review(self) -> bool:
@@ -63,6 +67,40 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY = hash_password("not a password", b"\0" * 16)
 
 
+@dataclass(frozen=True)
+class ConfigAccount:
+    role: str
+    password_hash: str
+
+
+def config_accounts(accounts: dict[str, str]) -> dict[str, ConfigAccount]:
+    """The ``[accounts]`` of auditor.toml, checked: name -> role and hash."""
+    out: dict[str, ConfigAccount] = {}
+    for raw_name, value in accounts.items():
+        name = check_name(raw_name)
+        role, sep, stored = value.partition(":")
+        if not sep or role not in store.ROLES or not stored.startswith("scrypt$") or len(
+                stored.split("$")) != 6:
+            raise ConfigError(f"[accounts] {raw_name}: must be 'reviewer:<hash>' or "
+                              "'viewer:<hash>', the line 'auditor users hash' prints")
+        out[name] = ConfigAccount(role, stored)
+    return out
+
+
+def account_line(name: str, role: str, password: str) -> str:
+    """The auditor.toml line of an account (under [accounts])."""
+    name = check_name(name)
+    _check(role, password)
+    return f'"{name}" = "{role}:{hash_password(password)}"'
+
+
+def _check(role: str, password: str) -> None:
+    if role not in store.ROLES:
+        raise ConfigError(f"role must be one of {', '.join(store.ROLES)}; got {role!r}")
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
 def check_name(name: str) -> str:
     name = name.strip().lower()
     if not name or not set(name) <= _NAME_CHARS or len(name) > 64:
@@ -73,26 +111,33 @@ def check_name(name: str) -> str:
 def add_user(engine: Engine, name: str, role: str, password: str) -> User:
     """Create an account (or reset an existing one's role and password)."""
     name = check_name(name)
-    if role not in store.ROLES:
-        raise ConfigError(f"role must be one of {', '.join(store.ROLES)}; got {role!r}")
-    if len(password) < MIN_PASSWORD:
-        raise ConfigError(f"the password must have at least {MIN_PASSWORD} characters")
+    _check(role, password)
     with store.session(engine) as s:
         row = store.save_account(s, name, role, hash_password(password))
         s.commit()
         return User(row.name, row.role, row.id)
 
 
-def authenticate(engine: Engine, name: str, password: str) -> User | None:
+def authenticate(engine: Engine, name: str, password: str,
+                 configured: dict[str, ConfigAccount] | None = None) -> User | None:
     """The account if the password is right, else None (same work either way)."""
+    name = name.strip().lower()
     with store.session(engine) as s:
-        row = store.find_account(s, name.strip().lower())
-    if row is None:
+        row = store.find_account(s, name)
+    if row is not None:
+        return User(row.name, row.role, row.id) if verify_password(
+            password, row.password_hash) else None
+    conf = (configured or {}).get(name)
+    if conf is None:
         verify_password(password, _DUMMY)
         return None
-    if not verify_password(password, row.password_hash):
-        return None
-    return User(row.name, row.role, row.id)
+    return User(name, conf.role) if verify_password(password, conf.password_hash) else None
+
+
+def config_user(name: str, configured: dict[str, ConfigAccount]) -> User | None:
+    """The config account a session names, if the config still has it."""
+    conf = configured.get(name)
+    return None if conf is None else User(name, conf.role)
 
 
 def user_by_id(engine: Engine, account_id: int) -> User | None:
@@ -102,6 +147,8 @@ def user_by_id(engine: Engine, account_id: int) -> User | None:
         return None if row is None else User(row.name, row.role, row.id)
 
 
-def has_accounts(engine: Engine) -> bool:
+def has_accounts(engine: Engine, configured: dict[str, ConfigAccount] | None = None) -> bool:
+    if configured:
+        return True
     with store.session(engine) as s:
         return store.count_accounts(s) > 0

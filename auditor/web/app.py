@@ -28,7 +28,7 @@ from starlette.templating import Jinja2Templates
 from auditor import __version__
 from auditor.errors import AuditorError, InvalidReview, NotFoundError
 from auditor.web import pages
-from auditor.web.accounts import User, authenticate
+from auditor.web.accounts import User, authenticate, config_accounts
 from auditor.web.forms import BadRequest, decision, queue_params, queue_qs
 from auditor.web.security import (
     SecurityHeaders,
@@ -168,7 +168,7 @@ async def login(request: Request) -> Response:
         return _error(request, None, 403, "the form's security token is missing or out of date; "
                                           "reload the page and try again")
     user = await run_in_threadpool(authenticate, st.engine, str(form.get("name") or ""),
-                                   str(form.get("password") or ""))
+                                   str(form.get("password") or ""), st.config_accounts)
     if user is None:
         return _render(request, User("-", "viewer"), {
             "template": "login.html.j2", "next": target, "failed": True}, 401)
@@ -224,6 +224,7 @@ def create_app(engine: Any, settings: Any, *, secret_key: str | None = None,
     app.state.engine = engine
     app.state.settings = settings
     app.state.redact = bool(settings.redact)
+    app.state.config_accounts = config_accounts(settings.accounts)
     app.state.local_user = local_user or local_user_name()
     app.state.templates = _templates()
     app.state.assets = {name: resources.files(pkg).joinpath(f).read_bytes()

@@ -15,7 +15,7 @@ import os
 import secrets
 from typing import Any
 
-from auditor.web.accounts import User, has_accounts, user_by_id
+from auditor.web.accounts import User, config_user, has_accounts, user_by_id
 
 LOCAL_ROLE = "reviewer"
 
@@ -33,15 +33,19 @@ def local_user_name() -> str:
 
 def current_user(request: Any) -> User | None:
     """The signed-in account, the local user (no accounts at all), or None."""
-    engine = request.app.state.engine
-    uid = request.session.get("uid")
+    st = request.app.state
+    uid, uname = request.session.get("uid"), request.session.get("uname")
+    user = None
     if isinstance(uid, int):
-        user = user_by_id(engine, uid)
-        if user is not None:
-            return user
-        request.session.pop("uid", None)  # the account was removed
-    if not has_accounts(engine):
-        return User(request.app.state.local_user, LOCAL_ROLE)
+        user = user_by_id(st.engine, uid)
+    elif isinstance(uname, str):
+        user = config_user(uname, st.config_accounts)
+    if user is not None:
+        return user
+    request.session.pop("uid", None)  # the account was removed
+    request.session.pop("uname", None)
+    if not has_accounts(st.engine, st.config_accounts):
+        return User(st.local_user, LOCAL_ROLE, local=True)
     return None
 
 
@@ -64,7 +68,10 @@ def csrf_ok(request: Any, form: Any) -> bool:
 def sign_in(request: Any, user: User) -> None:
     """A fresh session for the account (a new CSRF token too: no fixation)."""
     request.session.clear()
-    request.session["uid"] = user.account_id
+    if user.account_id is not None:
+        request.session["uid"] = user.account_id
+    else:  # an account of auditor.toml
+        request.session["uname"] = user.name
     csrf_token(request)
 
 

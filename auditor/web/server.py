@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
-from auditor.web.accounts import has_accounts
+from auditor.web.accounts import config_accounts, has_accounts
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,9 @@ def is_local(host: str) -> bool:
         return False
 
 
-def check_bind(engine: Any, host: str) -> None:
-    """Refuse a bind beyond this machine while no account exists."""
-    if not is_local(host) and not has_accounts(engine):
+def check_bind(engine: Any, host: str, accounts: dict[str, str] | None = None) -> None:
+    """Refuse a bind beyond this machine while no account exists (database or config)."""
+    if not is_local(host) and not has_accounts(engine, config_accounts(accounts or {})):
         raise ConfigError(
             f"refusing to listen on {host} without accounts: anyone on the network could hear "
             "the recordings; add one with 'auditor users add NAME --role reviewer' "
@@ -48,7 +48,7 @@ def build_app(settings: Any, host: str, secret_key: str | None = None, https: bo
     from auditor.web.app import create_app
 
     engine = store.make_engine(settings.db)
-    check_bind(engine, host)
+    check_bind(engine, host, settings.accounts)
     allowed = None if is_local(host) else ["*"]
     return create_app(engine, settings, secret_key=secret_key, allowed_hosts=allowed,
                       https_only=https)
