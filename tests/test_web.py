@@ -70,6 +70,22 @@ def test_queue_filters_are_those_of_auditor_calls(web: Any, query: str, cli_args
     assert got == want and 0 < len(got) < 8
 
 
+def test_a_long_queue_is_shown_a_page_at_a_time(web: Any, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    from auditor.web import pages
+
+    monkeypatch.setattr(pages, "QUEUE_PAGE", 3)
+    c = web[0]
+    everything = _queue_ids(c.get("/?limit=100").text)
+    first = c.get("/")
+    assert _queue_ids(first.text) == everything[:3]
+    assert "showing 3 of 8 calls" in first.text and 'href="/?limit=6" id="more"' in first.text
+    assert _queue_ids(c.get("/?limit=6").text) == everything[:6]
+    # the counts per manager cover the whole queue
+    assert '<span class="big">4</span>Ирина Соколова' in first.text
+    assert c.get("/?limit=0").status_code == 400
+
+
 @pytest.mark.parametrize("query", ["verdict=great", "from=yesterday", "from=2026-11-05&to=2026-11-01",
                                    "missing=smile"])
 def test_a_bad_filter_is_a_400_with_one_message(web: Any, query: str) -> None:

@@ -16,6 +16,7 @@ from auditor.store.accounts import (
 )
 from auditor.store.analyses import find_analysis, save_analysis
 from auditor.store.engine import database_url, init_schema, make_engine, session
+from auditor.store.recordings import manager_names
 from auditor.store.reviews import latest_reviews, latest_reviews_and_counts
 from auditor.store.tables import (
     SCHEMA_VERSION,
@@ -33,6 +34,6 @@ __all__ = [
     "ROLES", "SCHEMA_VERSION", "Account", "Analysis", "Meta", "Recording", "Review", "Transcript",
     "count_accounts", "database_url", "delete_account", "find_account", "find_analysis",
     "find_transcript", "init_schema", "latest_reviews", "latest_reviews_and_counts",
-    "list_accounts", "make_engine", "save_account", "save_analysis", "save_transcript", "session",
-    "transcripts_for", "utcnow",
+    "list_accounts", "make_engine", "manager_names", "save_account", "save_analysis",
+    "save_transcript", "session", "transcripts_for", "utcnow",
 ]

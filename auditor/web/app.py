@@ -132,7 +132,9 @@ async def review(request: Request) -> Response:
         row = await run_in_threadpool(get_call, st.engine, call_id)
         if row is None:
             raise NotFoundError(f"no call with id {call_id}")
-        _, next_id = await run_in_threadpool(pages.neighbours, request, params, call_id)
+        next_id = None
+        if form.get("after") == "next":  # the queue is read only when it is needed
+            _, next_id = await run_in_threadpool(pages.neighbours, request, params, call_id)
         d = decision(form, row.verdict)
         outcome = await run_in_threadpool(
             lambda: add_review(st.engine, call_id, verdict=d.verdict, note=d.note,
@@ -147,7 +149,7 @@ async def review(request: Request) -> Response:
     request.session["flash"] = {"kind": "ok", "messages": [
         f"call {c.id}: verdict {c.verdict} (reviewed by {user.name}); review "
         f"#{c.review_count} of this call", *(f"warning: {w}" for w in outcome.warnings)]}
-    go = next_id if form.get("after") == "next" and next_id is not None else call_id
+    go = next_id if next_id is not None else call_id
     return RedirectResponse(_call_url(go, params), status_code=303)
 
 

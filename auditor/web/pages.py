@@ -28,9 +28,16 @@ def queue_rows(request: Any, params: dict[str, str]) -> list[Any]:
     return query_calls(st.engine, f, redact=st.redact)
 
 
+QUEUE_PAGE = 200  # rows shown at once; the counts cover the whole queue
+
+
 def queue(request: Any) -> dict[str, Any]:
     params = queue_params(request.query_params)
     rows = queue_rows(request, params)
+    raw = request.query_params.get("limit") or str(QUEUE_PAGE)
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRequest(f"limit must be a positive number of calls; got {raw!r}")
+    limit = int(raw)
     per: dict[str, Counter[str]] = {}
     for r in rows:
         c = per.setdefault(r.manager or "(unknown)", Counter())
@@ -38,7 +45,9 @@ def queue(request: Any) -> dict[str, Any]:
         c["unreviewed"] += 0 if r.reviewed else 1
         c["missed"] += r.verdict == "missed_opportunity"
         c["incomplete"] += r.verdict == "incomplete"
-    return {"template": "queue.html.j2", "rows": rows, "params": params, "qs": queue_qs(params),
+    return {"template": "queue.html.j2", "rows": rows[:limit], "total": len(rows),
+            "more": queue_qs({**params, "limit": str(limit + QUEUE_PAGE)}),
+            "params": params, "qs": queue_qs(params),
             "managers": sorted(per.items(), key=lambda kv: (-kv[1]["missed"], kv[0].lower())),
             "all_managers": _manager_names(request), "verdicts": (*VERDICTS, "failed"),
             "call_types": CALL_TYPES, "stages": STAGES,
@@ -46,11 +55,10 @@ def queue(request: Any) -> dict[str, Any]:
 
 
 def _manager_names(request: Any) -> list[str]:
-    from auditor.views.calls import query_calls
+    from auditor import store
 
-    st = _state(request)
-    return sorted({r.manager for r in query_calls(st.engine, redact=st.redact) if r.manager},
-                  key=str.lower)
+    with store.session(_state(request).engine) as s:
+        return store.manager_names(s)
 
 
 def neighbours(request: Any, params: dict[str, str], call_id: int) -> tuple[int | None, int | None]:
