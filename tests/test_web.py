@@ -57,6 +57,7 @@ def test_queue_is_the_calls_list_worst_first_with_counts_per_manager(web: Any) -
     ("manager=Ирина+Соколова", ["--manager", "Ирина Соколова"]),
     ("verdict=missed_opportunity", ["--verdict", "missed_opportunity"]),
     ("unreviewed=1", ["--unreviewed"]),
+    ("needs_review=1", ["--needs-review"]),
     ("missing=next_step", ["--missing", "next_step"]),
     ("type=new_client&short=1", ["--type", "new_client", "--short"]),
     ("from=2026-11-03&to=2026-11-03", ["--from", "2026-11-03", "--to", "2026-11-03"]),

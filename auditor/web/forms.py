@@ -15,7 +15,8 @@ from auditor.errors import InvalidReview
 from auditor.records import CALL_TYPES, STAGES, VERDICTS
 from auditor.views.callrow import CallFilter
 
-FILTER_KEYS = ("manager", "from", "to", "verdict", "type", "short", "missing", "unreviewed")
+FILTER_KEYS = ("manager", "from", "to", "verdict", "type", "short", "missing", "unreviewed",
+               "needs_review")
 
 
 class BadRequest(Exception):
@@ -62,6 +63,7 @@ def call_filter(params: dict[str, str], short_call_s: float) -> CallFilter:
         call_type=_choice(params.get("type", ""), CALL_TYPES, "type"),
         missing=_choice(params.get("missing", ""), STAGES, "missing"),
         unreviewed=params.get("unreviewed") == "1",
+        needs_review=params.get("needs_review") == "1",
         short_below_s=short_call_s if params.get("short") == "1" else None,
     )
 
