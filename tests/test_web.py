@@ -220,6 +220,19 @@ def test_agree_keeps_the_verdict_and_opens_the_next_call_in_the_queue(web: Any) 
     assert first not in _queue_ids(c.get("/?unreviewed=1").text)
 
 
+def test_agree_is_refused_when_the_verdict_changed_since_the_page_was_read(web: Any) -> None:
+    c, engine, _db, ids = web
+    page = c.get(f"/calls/{ids[0]}").text  # automatic ok
+    assert 'name="seen" value="ok"' in page
+    other = client(engine, web[2])
+    _set_verdict(other, ids[0], verdict="incomplete", note="no next step")
+    r = c.post(f"/calls/{ids[0]}/review", data={"csrf": csrf_of(page), "action": "agree",
+                                                "seen": "ok"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert [rv.verdict for rv in _reviews(engine, ids[0])] == ["incomplete"]
+    assert "changed from ok to incomplete" in c.get(r.headers["location"]).text
+
+
 def test_a_decision_without_a_note_is_refused_with_a_message(web: Any) -> None:
     c, engine, _db, ids = web
     r = _set_verdict(c, ids[0], verdict="incomplete", note="  ")

@@ -84,6 +84,10 @@ def decision(form: Any, effective_verdict: str | None) -> Decision:
     if form.get("action") == "agree":
         if not effective_verdict or effective_verdict not in VERDICTS:
             raise InvalidReview("this call has no verdict to agree with; set one")
+        seen = form.get("seen")
+        if seen is not None and seen != effective_verdict:  # someone decided in the meantime
+            raise InvalidReview(f"the verdict changed from {seen} to {effective_verdict} since "
+                                "the page was opened; read it again before agreeing")
         return Decision(effective_verdict, note or "agreed", None, {})
     stages: dict[str, bool] = {}
     for st in STAGES:
