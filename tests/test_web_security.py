@@ -94,6 +94,19 @@ def test_with_accounts_every_page_needs_signing_in(accounts: Any) -> None:
     assert '<span id="user">anna</span> <small>(reviewer)</small>' in page
 
 
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(accounts: Any) -> None:
+    from auditor.web.app import LOGIN_ATTEMPTS
+
+    c = accounts[0]
+    for _ in range(LOGIN_ATTEMPTS):
+        assert sign_in(c, "anna", "guess").status_code == 401
+    r = sign_in(c, "anna", "anna-secret-1")  # even the right password, for now
+    assert r.status_code == 429 and "too many failed sign-ins" in r.text
+    assert sign_in(c, "victor", "victor-secret-1").status_code == 303  # others are not locked
+    c.app.state.failed_logins.clear()  # the window has passed
+    assert sign_in(c, "anna", "anna-secret-1").status_code == 303
+
+
 def test_login_needs_its_csrf_token_and_goes_back_only_to_this_site(accounts: Any) -> None:
     c = accounts[0]
     c.get("/login")

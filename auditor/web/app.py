@@ -10,6 +10,7 @@ no path ever comes from the request.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -48,6 +49,9 @@ ASSETS = {  # name -> (package, file, media type): the only files /static serves
     "favicon.svg": ("auditor.web", "static/favicon.svg", "image/svg+xml"),
 }
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+# Sign-in attempts per account name: this many failures within the window lock it out for
+# the rest of the window (passwords cannot be guessed at network speed).
+LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 10, 300
 _AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
                 ".oga": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4",
                 ".flac": "audio/flac", ".webm": "audio/webm"}
@@ -169,11 +173,22 @@ async def login(request: Request) -> Response:
     if not csrf_ok(request, form):
         return _error(request, None, 403, "the form's security token is missing or out of date; "
                                           "reload the page and try again")
-    user = await run_in_threadpool(authenticate, st.engine, str(form.get("name") or ""),
+    name = str(form.get("name") or "").strip().lower()
+    now = time.monotonic()
+    recent = [t for t in st.failed_logins.get(name, []) if now - t < LOGIN_WINDOW_S]
+    if len(recent) >= LOGIN_ATTEMPTS:
+        return _error(request, None, 429, f"too many failed sign-ins for {name!r}; "
+                                          f"wait {LOGIN_WINDOW_S // 60} minutes")
+    user = await run_in_threadpool(authenticate, st.engine, name,
                                    str(form.get("password") or ""), st.config_accounts)
     if user is None:
+        st.failed_logins[name] = [*recent, now]
+        if len(st.failed_logins) > 1000:  # made-up names must not grow it without end
+            st.failed_logins = {k: v for k, v in st.failed_logins.items()
+                                if now - v[-1] < LOGIN_WINDOW_S}
         return _render(request, User("-", "viewer"), {
             "template": "login.html.j2", "next": target, "failed": True}, 401)
+    st.failed_logins.pop(name, None)
     start_session(request, user)
     return RedirectResponse(target, status_code=303)
 
@@ -227,6 +242,7 @@ def create_app(engine: Any, settings: Any, *, secret_key: str | None = None,
     app.state.settings = settings
     app.state.redact = bool(settings.redact)
     app.state.config_accounts = config_accounts(settings.accounts)
+    app.state.failed_logins = {}  # account name -> monotonic times of recent failures
     app.state.local_user = local_user or local_user_name()
     app.state.templates = _templates()
     app.state.assets = {name: resources.files(pkg).joinpath(f).read_bytes()
