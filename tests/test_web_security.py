@@ -284,6 +284,15 @@ def test_which_binds_are_local(host: str, local: bool) -> None:
     assert is_local(host) is local
 
 
+def test_a_local_bind_answers_to_its_own_address_too(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    _engine, db, _ids = web_db(tmp_path)
+    app = build_app(settings(db), "127.0.0.2")
+    assert TestClient(app, base_url="http://127.0.0.2:8080").get("/").status_code == 200
+    assert TestClient(app, base_url="http://192.168.1.5").get("/").status_code == 400
+
+
 def test_a_local_app_answers_only_to_local_host_names(web: Any) -> None:
     c = web[0]
     assert c.get("/", headers={"Host": "evil.example"}).status_code == 400  # DNS rebinding

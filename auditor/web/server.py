@@ -49,7 +49,10 @@ def build_app(settings: Any, host: str, secret_key: str | None = None, https: bo
 
     engine = store.make_engine(settings.db)
     check_bind(engine, host, settings.accounts)
-    allowed = None if is_local(host) else ["*"]
+    from auditor.web.app import LOCAL_HOSTS
+
+    # A local bind answers to this machine's names (and the address it was given) only.
+    allowed = [*LOCAL_HOSTS, host.strip("[]")] if is_local(host) else ["*"]
     return create_app(engine, settings, secret_key=secret_key, allowed_hosts=allowed,
                       https_only=https)
 
