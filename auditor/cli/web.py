@@ -64,8 +64,21 @@ def serve(
         web_app = build_app(settings, host, https=https)  # refuses a bind it must not make
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"auditor serve: {'https' if https else 'http'}://{shown}:{port}/ over "
-                   f"{settings.db}" + (" (redacted)" if settings.redact else ""), err=True)
+                   f"{_db_shown(settings.db)}" + (" (redacted)" if settings.redact else ""),
+                   err=True)
         run(web_app, host=host, port=port, cert=tls_cert, key=tls_key)
+
+
+def _db_shown(db: str) -> str:
+    """The database as the start line names it: a URL's password hidden."""
+    if "://" not in db:
+        return db
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(db).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: the engine would have refused it
+        return "the database"
 
 
 def _read_password(stdin: bool) -> str:
