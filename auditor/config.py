@@ -73,6 +73,9 @@ class Settings:
     # Storage.
     db: str = "auditor.db"
     redact: bool = False  # mask phones, cards and e-mails in what is stored and shown
+    # Web accounts kept in the config instead of the database (auditor serve):
+    # [accounts] anna = "reviewer:scrypt$..." (the line 'auditor users hash' prints).
+    accounts: dict[str, str] = field(default_factory=dict)
 
     def language_for(self, manager: str | None, explicit: str | None = None) -> str:
         """The language to transcribe a manager's call in."""

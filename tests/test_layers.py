@@ -11,7 +11,7 @@ out, because they never run and only name types for mypy.
 The layers, lowest first (docs/architecture.md says what each one owns)::
 
     ground    records, config, errors, redact (and the package's __init__)
-    ingest    speech    analysis    store    audit    views    cli
+    ingest    speech    analysis    store    audit    views    web    cli
 
 A module may import its own layer or a lower one. Within a layer (and within
 a package) there must be no cycle between modules either.
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "auditor"
 
 LAYERS: tuple[str, ...] = ("ground", "ingest", "speech", "analysis", "store", "audit", "views",
-                           "cli")
+                           "web", "cli")
 GROUND = {"auditor", "auditor.records", "auditor.config", "auditor.errors", "auditor.redact"}
 
 
@@ -189,6 +189,12 @@ def test_no_cycle_between_layers(graph: dict[str, set[str]]) -> None:
 
 def test_cli_audit_does_not_import_the_report_command(graph: dict[str, set[str]]) -> None:
     assert "auditor.cli.report" not in graph["auditor.cli.audit"]
+
+
+def test_the_web_app_sits_between_views_and_cli(graph: dict[str, set[str]]) -> None:
+    assert layer_of("auditor.web.app") == "web"
+    assert "auditor.views.review" in graph["auditor.web.app"]
+    assert "auditor.web.server" in graph["auditor.cli.web"]
 
 
 # --- the checks themselves, on a synthetic graph -----------------------------

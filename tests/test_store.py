@@ -126,3 +126,40 @@ def test_a_version_2_database_keys_recordings_by_path_and_audio(db_path: Path) -
         s.add(store.Recording(path="/calls/********00.wav", sha256="b"))
         with pytest.raises(IntegrityError):
             s.commit()
+
+
+def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_path: Path) -> None:
+    """The real 4 -> 5 migration: review.account_id added, old reviews kept (account unknown)."""
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        rec = store.Recording(path="/calls/a.wav", sha256="a")
+        s.add(rec)
+        s.commit()
+        s.add(store.Review(recording_id=rec.id or 0, verdict="ok", note="fine", reviewer="anna"))
+        s.commit()
+    engine.dispose()
+    con = sqlite3.connect(db_path)  # the version 4 schema: no accounts
+    cols = "id, recording_id, verdict, call_type, stages_json, note, reviewer, auto_verdict, created_at"
+    con.executescript(f"""
+        CREATE TABLE review4 (id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL
+          REFERENCES recording (id), verdict VARCHAR NOT NULL, call_type VARCHAR,
+          stages_json TEXT NOT NULL, note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
+          auto_verdict VARCHAR, created_at DATETIME NOT NULL);
+        INSERT INTO review4 ({cols}) SELECT {cols} FROM review;
+        DROP TABLE review;
+        ALTER TABLE review4 RENAME TO review;
+        DROP TABLE account;""")
+    assert "account_id" not in [r[1] for r in con.execute("PRAGMA table_info(review)")]
+    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION) == "5"
+        rv = s.exec(select(store.Review)).one()
+        assert (rv.reviewer, rv.account_id) == ("anna", None)
+        acc = store.save_account(s, "boris", "reviewer", "scrypt$hash")
+        s.add(store.Review(recording_id=rv.recording_id, verdict="incomplete", note="no",
+                           reviewer="boris", account_id=acc.id))
+        s.commit()
+        assert [r.account_id for r in s.exec(select(store.Review))] == [None, acc.id]

@@ -12,7 +12,7 @@ from auditor.cli.common import app
 
 # Registration order is the order of commands in --help: the audit first,
 # then the analysis, the reports and the review loop.
-for _area in ("audit", "analyze", "report", "review", "search"):
+for _area in ("audit", "analyze", "report", "review", "search", "web"):
     import_module(f"auditor.cli.{_area}")
 
 

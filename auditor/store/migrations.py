@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 
@@ -25,8 +25,17 @@ def _v2_path_sha(conn: Connection) -> None:
                       "ON recording (path, sha256)"))
 
 
+def _v4_accounts(conn: Connection) -> None:
+    """4 -> 5: the account table (made by create_all) and the account on each review."""
+    columns = {c["name"] for c in inspect(conn).get_columns("review")}
+    if "account_id" not in columns:  # a database made by this version has it already
+        conn.execute(text("ALTER TABLE review ADD COLUMN account_id INTEGER "
+                          "REFERENCES account (id)"))
+
+
 # version N -> the function that upgrades N to N+1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality, 2: _v2_path_sha}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality, 2: _v2_path_sha,
+                                                       4: _v4_accounts}
 
 
 def migrate(engine: Engine, current: int, target: int) -> None:

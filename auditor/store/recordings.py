@@ -178,3 +178,9 @@ def record_unreadable(s: Session, rec: RecordingInfo, error: str, redact: bool) 
         row = Recording(path=path, sha256="", manager=rec.manager,
                         client=client, started_at=rec.started_at)
     mark_failed(s, row, error)
+
+
+def manager_names(s: Session) -> list[str]:
+    """Every manager with a stored recording, in alphabetical order (for filter menus)."""
+    names = s.exec(select(Recording.manager).distinct()).all()
+    return sorted((n for n in names if n), key=str.lower)

@@ -1,4 +1,4 @@
-"""The SQLModel tables: recordings, transcripts, analyses, reviews, and the schema version.
+"""The SQLModel tables: recordings, transcripts, analyses, reviews, accounts, the schema version.
 
 A transcript is kept once per (audio hash, model, language); an analysis per
 recording names the transcript and ruleset it was made from; reviews are
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 # 2: transcript.quality_json (channel coverage, dropped segments), analysis.confidence
 # 3: recording rows unique by (path, sha256), not path: redacted paths can coincide
-SCHEMA_VERSION = 3
+# 5: accounts of the web app (auditor serve); review.account_id names the one who decided
+SCHEMA_VERSION = 5
 
 
 def utcnow() -> datetime:
@@ -145,4 +146,19 @@ class Review(SQLModel, table=True):
     note: str = ""
     reviewer: str = ""
     auto_verdict: str | None = None  # the automatic verdict at the time of review
+    # The web account that made it (auditor serve); None from the command line.
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class Account(SQLModel, table=True):
+    """Someone who may sign in to the web app: a reviewer (may decide) or a viewer (may read).
+
+    Only a salted KDF hash of the password is kept (see auditor.web.accounts).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    role: str = "viewer"  # reviewer | viewer
+    password_hash: str
     created_at: NaiveDatetime = Field(default_factory=utcnow)

@@ -248,8 +248,12 @@ def add_review(
     reviewer: str,
     call_type: str | None = None,
     stages: dict[str, bool] | None = None,
+    account_id: int | None = None,
 ) -> ReviewOutcome:
-    """Record a human decision on a call; earlier decisions stay in the history."""
+    """Record a human decision on a call; earlier decisions stay in the history.
+
+    ``account_id``: the web account that decided (``auditor serve``), kept with the review.
+    """
     if verdict not in VERDICTS:
         raise InvalidReview(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
     if call_type is not None and call_type not in CALL_TYPES:
@@ -271,7 +275,7 @@ def add_review(
         rv = store.Review(
             recording_id=call_id, verdict=verdict, call_type=call_type,
             stages_json=json.dumps(stages, ensure_ascii=False), note=note.strip(),
-            reviewer=reviewer.strip(), auto_verdict=before.auto_verdict,
+            reviewer=reviewer.strip(), auto_verdict=before.auto_verdict, account_id=account_id,
         )
         s.add(rv)
         s.commit()

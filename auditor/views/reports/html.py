@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -197,8 +197,10 @@ def audio_source(path: str, out_dir: Path, copy_dir: Path | None, call_id: int,
     return _url(rel), None
 
 
-def _table(columns: Sequence[Column], rows: Sequence[Any], total: Any = None,
-           link_calls: bool = False) -> dict[str, Any]:
+def table_data(columns: Sequence[Column], rows: Sequence[Any], total: Any = None,
+               link_calls: bool = False,
+               link: Callable[[Column, Any], str | None] | None = None) -> dict[str, Any]:
+    """Headers and formatted cells of a table; ``link`` gives a cell's href (or None)."""
     body = []
     for r in [*rows, *([total] if total is not None else [])]:
         cells = []
@@ -212,6 +214,8 @@ def _table(columns: Sequence[Column], rows: Sequence[Any], total: Any = None,
             elif c.key == "verdict":
                 cls += " " + _VERDICT_CLASS.get(v, "")
             href = f"#call-{r.id}" if link_calls and c.key == "id" else None
+            if link is not None:
+                href = link(c, r) or href
             cells.append({"text": fmt_cell(v, c.kind), "cls": cls.strip(), "href": href})
         body.append({"cells": cells, "total": r is total})
     return {"headers": [{"title": c.title, "long": c.header} for c in columns], "rows": body}
@@ -247,11 +251,11 @@ def render_html(report: Report, details: Sequence[CallDetail], output: Path,
         js=Markup(_asset("report.js")),
         talk_chart=charts.talk_per_day_chart(report.days, t.daily_target_min),
         coverage_chart=charts.coverage_chart(report.managers),
-        managers=_table(summary_columns(t, False, verdicts), report.managers, report.total),
-        days=_table(summary_columns(t, True, verdicts), report.days),
-        problems=_table([c for c in problem_columns() if c.key != "path"], report.problems,
+        managers=table_data(summary_columns(t, False, verdicts), report.managers, report.total),
+        days=table_data(summary_columns(t, True, verdicts), report.days),
+        problems=table_data([c for c in problem_columns() if c.key != "path"], report.problems,
                         link_calls=True),
-        agreement=_table(agreement_columns(), report.agreement),
+        agreement=table_data(agreement_columns(), report.agreement),
         agree_all=agree,
         calls=calls,
         stages=STAGES,
