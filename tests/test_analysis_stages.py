@@ -324,3 +324,28 @@ def test_a_statement_followed_by_the_same_speakers_yes_is_not_a_question():
     turns = ANSWERED_RU[:3] + [("m", "Что-то изменилось в компании."),
                                ("m", "Да, мы тоже расширились.")]
     assert "profile" not in analyze(call(turns, "ru")).stages_found
+
+
+# "для тех, кто ..." is a relative clause, not a question: the offer in it is
+# a presentation (without punctuation a wh-word reads as a question).
+@pytest.mark.parametrize("text,lang", [
+    ("И для тех, кто на зимнем содержании, мы делаем закрепление техники.", "ru"),
+    ("и для тех кто на зимнем содержании мы делаем закрепление техники", "ru"),
+    ("for those who run two shifts we make a fixed crew available", "en"),
+])
+def test_a_relative_clause_is_not_a_question(text, lang):
+    from auditor.analysis.engine import prepare
+
+    p = prepare(call([("m", text)], lang))
+    assert p is not None
+    assert not any(c.maybe_question for c in p.dialogue.clauses()), text
+
+
+def test_a_pitch_that_opens_with_smotrite_u_nas_is_a_presentation():
+    opening = [("m", "Клиника «Здоровье», Ольга, добрый день."),
+               ("c", "Здравствуйте, мне нужны медкнижки на двенадцать сотрудников."),
+               ("m", "Смотрите, как у нас устроено: приходите всей группой в одно утро.")]
+    assert "presentation" in analyze(call(opening, "ru")).stages_found
+    # the same visit, told as a bare instruction, is not
+    bare = opening[:2] + [("m", "Приходите всей группой в одно утро.")]
+    assert "presentation" not in analyze(call(bare, "ru")).stages_found

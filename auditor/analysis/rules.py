@@ -97,7 +97,7 @@ class RuleSet:
             cue = self.cues[key]
             if cue.not_before and end < len(doc) and _word_in(doc[end], cue.not_before):
                 continue
-            if cue.not_after and start > 0 and _word_in(doc[start - 1], cue.not_after):
+            if cue.not_after and start > 0 and _word_in(_word_before(doc, start), cue.not_after):
                 continue
             # A negator just before the cue, or inside a gap of the pattern
             # ("мы не производим", "we do not offer"), negates it.
@@ -153,6 +153,14 @@ def _trigger(patterns: list[list[dict[str, Any]]]) -> frozenset[str] | None:
 
 def _word_in(token: Any, words: frozenset[str]) -> bool:
     return token.lower_ in words or token.lemma_ in words
+
+
+def _word_before(doc: Any, i: int) -> Any:
+    """The token before doc[i], past a comma or dash ("те, кто" reads as "те кто")."""
+    j = i - 1
+    while j > 0 and doc[j].text in (",", "-", "—", "–"):
+        j -= 1
+    return doc[j]
 
 
 def _models_root() -> Any:
