@@ -126,3 +126,32 @@ def test_a_version_2_database_keys_recordings_by_path_and_audio(db_path: Path) -
         s.add(store.Recording(path="/calls/********00.wav", sha256="b"))
         with pytest.raises(IntegrityError):
             s.commit()
+
+
+def test_a_version_3_database_gains_the_score_columns(db_path: Path) -> None:
+    """The real 3 -> 4 migration: analyses stored before it have no score until a rescore."""
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        rec = store.Recording(path="/calls/a.wav", sha256="abc")
+        s.add(rec)
+        s.commit()
+        s.refresh(rec)
+        s.add(store.Analysis(recording_id=rec.id or 0, ruleset_version="old", call_type="new_client",
+                             verdict="ok"))
+        s.add(store.Review(recording_id=rec.id or 0, verdict="ok"))
+        s.commit()
+    engine.dispose()
+    con = sqlite3.connect(db_path)  # the version 3 schema
+    con.execute("DROP INDEX ix_analysis_score")
+    con.execute("ALTER TABLE analysis DROP COLUMN score")
+    con.execute("ALTER TABLE analysis DROP COLUMN talk_share")
+    con.execute("ALTER TABLE review DROP COLUMN items_json")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == "4" == str(store.SCHEMA_VERSION)
+        row = s.exec(select(store.Analysis)).one()
+        assert row.score is None and row.talk_share is None and row.verdict == "ok"
+        assert s.exec(select(store.Review)).one().items_json == "{}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 
@@ -25,8 +25,26 @@ def _v2_path_sha(conn: Connection) -> None:
                       "ON recording (path, sha256)"))
 
 
+def _v3_score(conn: Connection) -> None:
+    """3 -> 4: each analysis's checklist score and talk share; checklist items in reviews.
+
+    Calls analysed before have no score until ``auditor rescore`` computes it.
+    """
+    _add_column(conn, "analysis", "score", "FLOAT")
+    _add_column(conn, "analysis", "talk_share", "FLOAT")
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_analysis_score ON analysis (score)"))
+    _add_column(conn, "review", "items_json", "TEXT NOT NULL DEFAULT '{}'")
+
+
+def _add_column(conn: Connection, table: str, column: str, ddl: str) -> None:
+    """ALTER TABLE ... ADD COLUMN, unless the table has the column already."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
 # version N -> the function that upgrades N to N+1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality, 2: _v2_path_sha}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality, 2: _v2_path_sha,
+                                                       3: _v3_score}
 
 
 def migrate(engine: Engine, current: int, target: int) -> None:

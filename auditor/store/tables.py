@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 # 2: transcript.quality_json (channel coverage, dropped segments), analysis.confidence
 # 3: recording rows unique by (path, sha256), not path: redacted paths can coincide
-SCHEMA_VERSION = 3
+# 4: analysis.score and analysis.talk_share (for sorting and filtering), review.items_json
+SCHEMA_VERSION = 4
 
 
 def utcnow() -> datetime:
@@ -126,6 +127,9 @@ class Analysis(SQLModel, table=True):
     stages_missing: str = ""
     confidence: float = Field(default=1.0, sa_column=Column(Float, nullable=False,
                                                             server_default="1.0"))
+    # The checklist score (None: not a scored call) and the manager's talk share, %.
+    score: float | None = Field(default=None, sa_column=Column(Float, nullable=True, index=True))
+    talk_share: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_at: NaiveDatetime = Field(default_factory=utcnow)
 
@@ -142,6 +146,9 @@ class Review(SQLModel, table=True):
     verdict: str
     call_type: str | None = None
     stages_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    # Checklist items the reviewer corrected: {"greeting": false}.
+    items_json: str = Field(default="{}", sa_column=Column(Text, nullable=False,
+                                                           server_default="{}"))
     note: str = ""
     reviewer: str = ""
     auto_verdict: str | None = None  # the automatic verdict at the time of review
