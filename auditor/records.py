@@ -23,6 +23,8 @@ VERDICTS: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity", "exempt",
 # The verdicts that say a manager did something wrong, and those that do not.
 ACCUSING: tuple[str, ...] = ("missed_opportunity", "incomplete")
 BLAMELESS: tuple[str, ...] = ("ok", "exempt", "no_contact")
+# The verdicts of a judged sales call: only these get a checklist score.
+SCORED: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity")
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -22,6 +22,7 @@ from auditor.analysis.metrics import call_metrics, norms
 from auditor.analysis.nlp import fold, pipeline
 from auditor.errors import ConfigError
 from auditor.records import (
+    SCORED,
     CallMetrics,
     ChecklistItem,
     Evidence,
@@ -40,8 +41,6 @@ KINDS = ("stage", "greeting", "client_name", "talk_share", "open_questions", "ne
          "stop")
 CHECKLIST_FILE = "checklist.toml"
 _MAX_QUOTES = 3
-# The verdicts of a judged sales call; exempt, no_contact and inconclusive get no score.
-SCORED = ("ok", "incomplete", "missed_opportunity")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ class CallFilter:
     short_below_s: float | None = None  # only calls shorter than this
     missing: str | None = None  # a stage name
     unreviewed: bool = False
+    min_score: float | None = None  # only scored calls within these (checklist score)
+    max_score: float | None = None
     status: str | None = None  # done | failed | ...
     ids: list[int] | None = None
     # Automatic sales-call verdicts and inconclusive calls nobody has reviewed,
@@ -67,6 +69,12 @@ class CallRow:
     # The least-heard channel's share of its sound that reached the recogniser.
     speech_coverage: float | None = None
     confidence: float | None = None  # of the automatic analysis
+    # The checklist score (a review's corrections applied; None: not scored)
+    # and the manager's talk share, %; ``mono``: figures rest on inferred speakers.
+    score: float | None = None
+    auto_score: float | None = None
+    talk_share: float | None = None
+    mono: bool = False
 
     @property
     def is_sales(self) -> bool:
@@ -96,6 +104,11 @@ class CallRow:
         d["started_at"] = self.started_at.isoformat() if self.started_at else None
         d["reviewed_at"] = self.reviewed_at.isoformat() if self.reviewed_at else None
         return d
+
+
+def score_key(row: CallRow) -> tuple[Any, ...]:
+    """Lowest checklist score first; unscored calls last."""
+    return (row.score is None, row.score if row.score is not None else 0.0, sort_key(row))
 
 
 def sort_key(row: CallRow) -> tuple[Any, ...]:
