@@ -144,7 +144,7 @@ def test_a_version_3_database_gains_the_score_columns(db_path: Path) -> None:
     con = sqlite3.connect(db_path)  # the version 3 schema
     con.execute("DROP INDEX ix_analysis_score")
     con.execute("ALTER TABLE analysis DROP COLUMN score")
-    con.execute("ALTER TABLE analysis DROP COLUMN talk_share")
+    con.execute("ALTER TABLE analysis DROP COLUMN metrics_json")
     con.execute("ALTER TABLE review DROP COLUMN items_json")
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.commit()
@@ -153,5 +153,5 @@ def test_a_version_3_database_gains_the_score_columns(db_path: Path) -> None:
     with Session(engine) as s:
         assert s.get(store.Meta, "schema_version").value == "4" == str(store.SCHEMA_VERSION)
         row = s.exec(select(store.Analysis)).one()
-        assert row.score is None and row.talk_share is None and row.verdict == "ok"
+        assert row.score is None and row.metrics_json == "{}" and row.verdict == "ok"
         assert s.exec(select(store.Review)).one().items_json == "{}"

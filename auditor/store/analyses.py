@@ -32,7 +32,8 @@ def save_analysis(
     row.stages_missing = ",".join(result.stages_missing)
     row.confidence = result.confidence
     row.score = result.score
-    row.talk_share = result.metrics.manager_talk_pct if result.metrics else None
+    row.metrics_json = json.dumps(result.metrics.to_dict() if result.metrics else {},
+                                  ensure_ascii=False)
     row.details_json = json.dumps(result.to_dict(), ensure_ascii=False)
     row.created_at = utcnow()
     s.add(row)

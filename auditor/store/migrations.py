@@ -26,12 +26,12 @@ def _v2_path_sha(conn: Connection) -> None:
 
 
 def _v3_score(conn: Connection) -> None:
-    """3 -> 4: each analysis's checklist score and talk share; checklist items in reviews.
+    """3 -> 4: each analysis's checklist score and metrics; checklist items in reviews.
 
     Calls analysed before have no score until ``auditor rescore`` computes it.
     """
     _add_column(conn, "analysis", "score", "FLOAT")
-    _add_column(conn, "analysis", "talk_share", "FLOAT")
+    _add_column(conn, "analysis", "metrics_json", "TEXT NOT NULL DEFAULT '{}'")
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_analysis_score ON analysis (score)"))
     _add_column(conn, "review", "items_json", "TEXT NOT NULL DEFAULT '{}'")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from auditor.records import CallMetrics
 from auditor.redact import mask_phone, redact_path, redact_text
 
 # Worst first: what a head of sales should listen to before anything else.
@@ -70,11 +71,19 @@ class CallRow:
     speech_coverage: float | None = None
     confidence: float | None = None  # of the automatic analysis
     # The checklist score (a review's corrections applied; None: not scored)
-    # and the manager's talk share, %; ``mono``: figures rest on inferred speakers.
+    # and the conversation metrics (``estimate``: inferred speakers, mono).
     score: float | None = None
     auto_score: float | None = None
-    talk_share: float | None = None
-    mono: bool = False
+    metrics: CallMetrics | None = None
+
+    @property
+    def talk_share(self) -> float | None:
+        """The manager's share of the talk time, %."""
+        return self.metrics.manager_talk_pct if self.metrics is not None else None
+
+    @property
+    def mono(self) -> bool:
+        return self.metrics is not None and self.metrics.estimate
 
     @property
     def is_sales(self) -> bool:
@@ -103,6 +112,8 @@ class CallRow:
         d = dict(self.__dict__)
         d["started_at"] = self.started_at.isoformat() if self.started_at else None
         d["reviewed_at"] = self.reviewed_at.isoformat() if self.reviewed_at else None
+        d["metrics"] = self.metrics.to_dict() if self.metrics is not None else None
+        d["talk_share"] = self.talk_share
         return d
 
 

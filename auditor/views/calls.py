@@ -22,6 +22,7 @@ from auditor.records import (
     SCORED,
     STAGES,
     CallAnalysis,
+    CallMetrics,
     ChannelStats,
     checklist_score,
     speech_coverage,
@@ -46,7 +47,7 @@ def _row(rec: Any, an: Any | None, rv: store.Review | None, language: str | None
         row.confidence = an.confidence
         row.language = language
         row.auto_score = row.score = an.score
-        row.talk_share = an.talk_share
+        row.metrics = _metrics(an.metrics_json)
     if rv is not None:
         row.reviewed = True
         row.verdict = rv.verdict
@@ -81,7 +82,7 @@ class _AnalysisCols:
     transcript_id: int | None
     confidence: float
     score: float | None = None
-    talk_share: float | None = None
+    metrics_json: str | None = None
 
 
 def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool = True,
@@ -102,7 +103,7 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
                   col(R.duration_s), col(R.status), col(R.error), col(A.id).label("an_id"),
                   col(A.call_type), col(A.verdict), col(A.reason), col(A.stages_found),
                   col(A.ruleset_version), col(A.transcript_id), col(A.confidence), col(T.language),
-                  col(T.quality_json), col(A.score), col(A.talk_share), col(T.mode))
+                  col(T.quality_json), col(A.score), col(A.metrics_json))
         .join(A, col(A.recording_id) == col(R.id), isouter=True)
         .join(T, col(T.id) == col(A.transcript_id), isouter=True)
     )
@@ -138,11 +139,10 @@ def query_calls(engine: Engine, f: CallFilter | None = None, worst_first: bool =
     for r in records:
         an = None if r.an_id is None else _AnalysisCols(
             r.call_type, r.verdict, r.reason, r.stages_found, r.ruleset_version, r.transcript_id,
-            r.confidence, r.score, r.talk_share)
+            r.confidence, r.score, r.metrics_json)
         row = _row(r, an, reviews.get(r.id or 0), r.language)
         row.review_count = counts.get(row.id, 0)
         row.speech_coverage = _coverage(r.quality_json)
-        row.mono = r.mode == "mono"
         rows.append(row)
     _reviewed_scores(engine, rows, reviews)
     if f.verdict:
@@ -191,6 +191,12 @@ def _reviewed_scores(engine: Engine, rows: list[CallRow], reviews: dict[int, sto
     for r in rows:
         if r.id in todo and r.id in items:
             r.score = checklist_score(items[r.id], todo[r.id])
+
+
+def _metrics(metrics_json: str | None) -> CallMetrics | None:
+    if not metrics_json or metrics_json == "{}":
+        return None
+    return CallMetrics.from_dict(json.loads(metrics_json))
 
 
 def _coverage(quality_json: str | None) -> float | None:
