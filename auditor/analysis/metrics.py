@@ -26,6 +26,7 @@ when the inference is unsure, and overlaps cannot be heard on one channel.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import statistics
 import tomllib
@@ -102,17 +103,20 @@ def intersect(x: list[Span], y: list[Span]) -> list[Span]:
 def monologue(own: list[Span], other: list[Span]) -> float:
     """The longest stretch of one side's speech (see the module docstring)."""
     pause, backchannel = measure("monologue_pause_s"), measure("backchannel_s")
-    words = [s for s in other if s[1] - s[0] > backchannel]
+    words = [s for s in other if s[1] - s[0] > backchannel]  # sorted, not overlapping
     best = 0.0
     start: float | None = None
     last_end = 0.0
+    j = 0
     for a, b in own:
-        broken = start is None or a - last_end >= pause or any(
-            oa < a and ob > last_end for oa, ob in words)
+        # the other side's words that ended before this stretch cannot break a later one
+        while j < len(words) and words[j][1] <= last_end:
+            j += 1
+        broken = start is None or a - last_end >= pause or (j < len(words) and words[j][0] < a)
         if broken:
             start = a
         assert start is not None
-        last_end = b
+        last_end = max(last_end, b)
         best = max(best, b - start)
     return best
 
@@ -120,12 +124,12 @@ def monologue(own: list[Span], other: list[Span]) -> float:
 def interruptions(starter: list[Span], speaking: list[Span]) -> int:
     """How often ``starter`` began while ``speaking`` talked, both going on past overlap_s."""
     overlap = measure("overlap_s")
+    starts = [sa for sa, _ in speaking]
     count = 0
     for a, b in starter:
-        for sa, sb in speaking:
-            if sa < a < sb and min(b, sb) - a > overlap:
-                count += 1
-                break
+        k = bisect.bisect_left(starts, a) - 1  # the last stretch that began before a
+        if k >= 0 and a < speaking[k][1] and min(b, speaking[k][1]) - a > overlap:
+            count += 1
     return count
 
 
