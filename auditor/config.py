@@ -15,6 +15,7 @@ from typing import Any
 from auditor.errors import ConfigError
 
 CONFIG_FILE = "auditor.toml"
+CHECKLIST_FILE = "checklist.toml"  # the user's checklist, next to auditor.toml
 
 
 def default_cache_dir() -> Path:
@@ -70,6 +71,10 @@ class Settings:
     # the phone-like calls; benchmarks/recall.py, benchmarks/audit_speed.py).
     decode_timestamps: bool = False
     manager_channel: str = "left"
+    # The checklist score: a copy of models/<lang>/checklist.toml to use
+    # instead ("{lang}" in the path is the call's language). Unset, a
+    # checklist.toml next to auditor.toml is used when there is one.
+    checklist: str = ""
     # Storage.
     db: str = "auditor.db"
     redact: bool = False  # mask phones, cards and e-mails in what is stored and shown
@@ -189,6 +194,10 @@ def load_settings(config_path: Path | None = None, env: dict[str, str] | None = 
             if key not in _FIELD_TYPES:
                 raise ConfigError(f"{path}: unknown key '{key}'")
             values[key] = _coerce(key, value, str(path))
+        if values.get("checklist") and not Path(values["checklist"]).expanduser().is_absolute():
+            values["checklist"] = str(path.parent / values["checklist"])
+        elif "checklist" not in values and (path.parent / CHECKLIST_FILE).is_file():
+            values["checklist"] = str(path.parent / CHECKLIST_FILE)
     for key in _FIELD_TYPES:
         env_key = _ENV_PREFIX + key.upper()
         if env_key in env and env[env_key] != "":

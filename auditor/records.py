@@ -7,7 +7,7 @@ without a database and the store can persist them as JSON columns.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +23,8 @@ VERDICTS: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity", "exempt",
 # The verdicts that say a manager did something wrong, and those that do not.
 ACCUSING: tuple[str, ...] = ("missed_opportunity", "incomplete")
 BLAMELESS: tuple[str, ...] = ("ok", "exempt", "no_contact")
+# The verdicts of a judged sales call: only these get a checklist score.
+SCORED: tuple[str, ...] = ("ok", "incomplete", "missed_opportunity")
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -251,6 +253,80 @@ class StageResult:
 
 
 @dataclass
+class CallMetrics:
+    """How the call was talked (auditor.analysis.metrics): shares in %, times in s.
+
+    None is a figure the recording cannot back (a mono call whose speakers the
+    analysis could not tell apart, overlaps on one channel). ``estimate``: the
+    speaker-dependent figures rest on inferred speakers (mono).
+    """
+
+    estimate: bool = False
+    note: str = ""
+    manager_talk_pct: float | None = None
+    client_talk_pct: float | None = None
+    manager_monologue_s: float | None = None
+    client_monologue_s: float | None = None
+    questions: int | None = None
+    questions_per_10min: float | None = None
+    questions_answered: int | None = None
+    manager_interruptions: int | None = None
+    client_interruptions: int | None = None
+    overtalk_pct: float | None = None
+    silences: int | None = None
+    silence_pct: float | None = None
+    longest_silence_s: float | None = None
+    response_latency_s: float | None = None
+    manager_wpm: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CallMetrics:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass
+class ChecklistItem:
+    """One item of the checklist score: met or not, its weight, and the evidence."""
+
+    key: str
+    label: str
+    weight: float  # negative: a stop phrase, met when it was said
+    met: bool
+    evidence: list[Evidence] = field(default_factory=list)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "weight": self.weight, "met": self.met,
+                "evidence": [e.to_dict() for e in self.evidence], "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChecklistItem:
+        return cls(key=str(d["key"]), label=str(d.get("label", d["key"])),
+                   weight=float(d.get("weight", 0.0)), met=bool(d.get("met")),
+                   evidence=[Evidence.from_dict(e) for e in d.get("evidence", [])],
+                   reason=str(d.get("reason", "")))
+
+
+def checklist_score(items: list[ChecklistItem], overrides: dict[str, bool] | None = None
+                    ) -> float | None:
+    """0-100: the met share of the positive weights, less every stop phrase said.
+
+    ``overrides`` are a reviewer's corrections (item key -> met). None: no item
+    carries a positive weight.
+    """
+    over = overrides or {}
+    total = sum(i.weight for i in items if i.weight > 0)
+    if total <= 0:
+        return None
+    got = sum(i.weight for i in items if i.weight > 0 and over.get(i.key, i.met))
+    penalty = sum(-i.weight for i in items if i.weight < 0 and over.get(i.key, i.met))
+    return round(max(0.0, min(100.0, 100.0 * got / total - penalty)), 1)
+
+
+@dataclass
 class CallAnalysis:
     """The analysis of one call: type, stages, verdict, and the evidence for each."""
 
@@ -264,6 +340,9 @@ class CallAnalysis:
     call_type_reason: str = ""
     reason: str = ""
     confidence: float = 1.0
+    metrics: CallMetrics | None = None
+    checklist: list[ChecklistItem] = field(default_factory=list)
+    score: float | None = None  # None: not a scored call (exempt, no contact, inconclusive)
 
     @property
     def stages_found(self) -> list[str]:
@@ -287,6 +366,9 @@ class CallAnalysis:
             "stages": {k: v.to_dict() for k, v in self.stages.items()},
             "call_type_reason": self.call_type_reason,
             "call_type_evidence": [e.to_dict() for e in self.call_type_evidence],
+            "metrics": None if self.metrics is None else self.metrics.to_dict(),
+            "checklist": [i.to_dict() for i in self.checklist],
+            "score": self.score,
         }
 
     @classmethod
@@ -302,4 +384,7 @@ class CallAnalysis:
             call_type_reason=str(d.get("call_type_reason", "")),
             reason=str(d.get("reason", "")),
             confidence=float(d.get("confidence", 1.0)),
+            metrics=CallMetrics.from_dict(d["metrics"]) if d.get("metrics") else None,
+            checklist=[ChecklistItem.from_dict(i) for i in d.get("checklist", [])],
+            score=None if d.get("score") is None else float(d["score"]),
         )

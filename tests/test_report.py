@@ -60,7 +60,10 @@ def test_json_matches_csv(db: tuple[object, str]) -> None:
     data = json.loads(_run("report", "--db", path, "--format", "json"))
     assert data["targets"] == {"daily_target_min": 120.0, "short_call_s": 300.0,
                                "band_min_s": 300.0, "band_max_s": 420.0,
-                               "min_speech_coverage": 0.8}
+                               "min_speech_coverage": 0.8,
+                               "norms": {"talk_share_min": 35.0, "talk_share_max": 65.0,
+                                         "monologue_max_s": 90.0, "questions_min": 6.0,
+                                         "interruptions_max": 2.0, "score_min": 70.0}}
     text = _run("report", "--db", path, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     by_manager = {r["Manager"]: r for r in rows}

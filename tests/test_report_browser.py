@@ -189,7 +189,7 @@ def test_selftest_quote_seeks_audio_and_no_errors(report_html: Path, tmp_path: P
     assert result["errors"] == []
     assert result["clicked"]
     assert result["charts"] == 2 and result["bars"] > 0 and result["targetLine"] == 1
-    assert result["tables"] == 4 and result["tableRows"] > 0
+    assert result["tables"] == 5 and result["tableRows"] > 0  # with the score ranking
     assert result["calls"] == 8 and result["quotes"] > 0
     # the player loaded the recording and jumped to the quote's time
     assert result["how"] == "seeked", result

@@ -128,6 +128,35 @@ def test_a_version_2_database_keys_recordings_by_path_and_audio(db_path: Path) -
             s.commit()
 
 
+def test_a_version_3_database_gains_the_score_columns(db_path: Path) -> None:
+    """The real 3 -> 4 migration: analyses stored before it have no score until a rescore."""
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        rec = store.Recording(path="/calls/a.wav", sha256="abc")
+        s.add(rec)
+        s.commit()
+        s.refresh(rec)
+        s.add(store.Analysis(recording_id=rec.id or 0, ruleset_version="old", call_type="new_client",
+                             verdict="ok"))
+        s.add(store.Review(recording_id=rec.id or 0, verdict="ok"))
+        s.commit()
+    engine.dispose()
+    con = sqlite3.connect(db_path)  # the version 3 schema
+    con.execute("DROP INDEX ix_analysis_score")
+    con.execute("ALTER TABLE analysis DROP COLUMN score")
+    con.execute("ALTER TABLE analysis DROP COLUMN metrics_json")
+    con.execute("ALTER TABLE review DROP COLUMN items_json")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+        row = s.exec(select(store.Analysis)).one()
+        assert row.score is None and row.metrics_json == "{}" and row.verdict == "ok"
+        assert s.exec(select(store.Review)).one().items_json == "{}"
+
+
 def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_path: Path) -> None:
     """The real 4 -> 5 migration: review.account_id added, old reviews kept (account unknown)."""
     engine = store.make_engine(str(db_path))
@@ -139,11 +168,13 @@ def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_pa
         s.commit()
     engine.dispose()
     con = sqlite3.connect(db_path)  # the version 4 schema: no accounts
-    cols = "id, recording_id, verdict, call_type, stages_json, note, reviewer, auto_verdict, created_at"
+    cols = ("id, recording_id, verdict, call_type, stages_json, items_json, note, reviewer, "
+            "auto_verdict, created_at")
     con.executescript(f"""
         CREATE TABLE review4 (id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL
           REFERENCES recording (id), verdict VARCHAR NOT NULL, call_type VARCHAR,
-          stages_json TEXT NOT NULL, note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
+          stages_json TEXT NOT NULL, items_json TEXT NOT NULL DEFAULT '{{}}',
+          note VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
           auto_verdict VARCHAR, created_at DATETIME NOT NULL);
         INSERT INTO review4 ({cols}) SELECT {cols} FROM review;
         DROP TABLE review;
@@ -155,7 +186,7 @@ def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_pa
     con.close()
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
-        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION) == "5"
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
         rv = s.exec(select(store.Review)).one()
         assert (rv.reviewer, rv.account_id) == ("anna", None)
         acc = store.save_account(s, "boris", "reviewer", "scrypt$hash")

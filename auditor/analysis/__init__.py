@@ -35,8 +35,8 @@ def analyze(transcript: Transcript, settings: Settings | None = None) -> CallAna
     return _analyze(transcript, settings)
 
 
-def ruleset_version(language: str) -> str:
-    """Version string of the rules used for a language ('ru', 'en', 'en-US', ...)."""
+def ruleset_version(language: str, settings: Settings | None = None) -> str:
+    """Version string of the rules (and the checklist in effect) for a language."""
     from auditor.analysis.engine import ruleset_version as _version
 
-    return _version(language)
+    return _version(language, settings)

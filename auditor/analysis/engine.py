@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from auditor.analysis.calltype import CallTypeDecision, decide_call_type
+from auditor.analysis.checklist import checklist_version, score_call
 from auditor.analysis.dialogue import Dialogue, build_dialogue
 from auditor.analysis.features import Features, call_features
 from auditor.analysis.model import CallTypeModel, models_version
@@ -127,7 +128,7 @@ def analyze(transcript: Transcript, settings: Settings | None = None,
     settings = settings or Settings()
     p = prepare(transcript)
     if p is None:
-        return no_speech_analysis(transcript)
+        return no_speech_analysis(transcript, settings)
     ct: CallTypeDecision = decide_call_type(p.dialogue, p.scores, p.features, model)
     sales = ct.call_type in SALES_TYPES
     stages = stage_results(p.dialogue, p.scores) if sales else not_assessed(ct.call_type)
@@ -143,17 +144,22 @@ def analyze(transcript: Transcript, settings: Settings | None = None,
         verdict = "inconclusive"
         confidence = round(min(confidence, 0.3), 2)
     log.debug("%s: %s/%s (%s)", transcript.source, ct.call_type, verdict, p.rules.version)
+    metrics, checklist, score = score_call(transcript, p.dialogue, stages, verdict, settings)
     return CallAnalysis(
         call_type=ct.call_type,
         verdict=verdict,
         stages=stages,
         duration_s=duration,
-        ruleset_version=f"{p.rules.version}+{models_version()}",
+        ruleset_version=f"{p.rules.version}+{models_version()}+"
+                        f"{checklist_version(settings, p.language)}",
         language=p.language,
         call_type_evidence=ct.evidence,
         call_type_reason=ct.reason,
         reason=reason,
         confidence=confidence,
+        metrics=metrics,
+        checklist=checklist,
+        score=score,
     )
 
 
@@ -189,12 +195,13 @@ def cannot_judge(transcript: Transcript, p: Prepared) -> str | None:
     return None
 
 
-def ruleset_version(language: str) -> str:
-    """Version string of the rules used for a language ('ru', 'en', 'en-US', ...)."""
-    return f"{rules_version(resolve_language(language))}+{models_version()}"
+def ruleset_version(language: str, settings: Settings | None = None) -> str:
+    """Version string of the rules (and checklist) used for a language ('ru', 'en-US', ...)."""
+    lang = resolve_language(language)
+    return f"{rules_version(lang)}+{models_version()}+{checklist_version(settings, lang)}"
 
 
-def no_speech_analysis(transcript: Transcript) -> CallAnalysis:
+def no_speech_analysis(transcript: Transcript, settings: Settings | None = None) -> CallAnalysis:
     """Silence, a ring, a dropped line: nobody spoke, so there was no contact."""
     reason = "no speech recognised: silence, ringing or a dropped line"
     language = transcript.language if transcript.language in ("ru", "en") else "ru"
@@ -203,7 +210,7 @@ def no_speech_analysis(transcript: Transcript) -> CallAnalysis:
         verdict="no_contact",
         stages={stage: StageResult(stage, False, reason="no speech") for stage in STAGES},
         duration_s=transcript.duration,
-        ruleset_version=ruleset_version(language),
+        ruleset_version=ruleset_version(language, settings),
         language=language,
         call_type_reason=reason,
         reason=reason,

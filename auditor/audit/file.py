@@ -173,7 +173,7 @@ class FileAudit:
         existing = store.find_analysis(s, row.id or 0)
         if existing is not None and existing.transcript_id == transcript.id and not item.transcribed:
             result = existing.details
-            if result.ruleset_version != _ruleset_version(doc.language):
+            if result.ruleset_version != _ruleset_version(doc.language, self.settings):
                 result = self._analyze(doc)
                 store.save_analysis(s, row.id or 0, transcript.id, result)
         else:
@@ -208,10 +208,10 @@ def redact_transcript(doc: Transcript) -> Transcript:
     return doc
 
 
-def _ruleset_version(language: str) -> str:
+def _ruleset_version(language: str, settings: Settings) -> str:
     from auditor.analysis import ruleset_version
 
-    return ruleset_version(language)
+    return ruleset_version(language, settings)
 
 
 def err_text(e: BaseException) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from auditor.cli.calls_table import calls_table
 from auditor.cli.common import (
     SPEAKER_STYLE,
     ConfigOpt,
@@ -33,21 +34,13 @@ from auditor.cli.common import (
     open_engine,
     verdict_markup,
 )
+from auditor.cli.scorecard import print_scorecard
 from auditor.records import CALL_TYPES, STAGES, VERDICTS, fmt_duration
 
 _STATUSES = ("done", "failed", "pending", "running")
 _STAGE_STYLE = {"profile": "bold black on cyan", "needs": "bold black on yellow",
                 "presentation": "bold black on green", "next_step": "bold black on magenta",
                 "call_type": "bold black on white"}
-
-def _review_cell(row: Any) -> str:
-    if not row.reviewed:
-        return ""
-    who = row.reviewer or "?"
-    if row.overridden:
-        return f"{who} (auto: {row.auto_verdict or '-'})"
-    return f"{who} (confirmed)"
-
 
 # --- calls -----------------------------------------------------------------------
 
@@ -73,6 +66,13 @@ def calls(
                                "confident analysis first.")] = False,
     status: Annotated[str | None, typer.Option(
         "--status", help="Audit status: " + "|".join(_STATUSES) + ".")] = None,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="worst (verdict, then missing stages), score (lowest checklist score "
+                       "first) or date.")] = "worst",
+    min_score: Annotated[float | None, typer.Option(
+        "--min-score", help="Only scored calls with a checklist score of at least this.")] = None,
+    max_score: Annotated[float | None, typer.Option(
+        "--max-score", help="Only scored calls with a checklist score of at most this.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N calls.")
                      ] = None,
     output: FormatOpt = "table",
@@ -86,8 +86,11 @@ def calls(
     Example: auditor calls --unreviewed --verdict missed_opportunity --format csv > queue.csv
 
     Example: auditor calls --needs-review --limit 20
+
+    Example: auditor calls --sort score --max-score 50
     """
     check_choice(output, ("table", "json", "csv"), "--format")
+    check_choice(sort, ("worst", "score", "date"), "--sort")
     if missing is not None:
         check_choice(missing, STAGES, "--missing")
     if status is not None:
@@ -99,8 +102,10 @@ def calls(
         settings, engine = open_engine(config, db, redact=redact or None)
         f = call_filter(manager, date_from, date_to, verdict, call_type, missing=missing,
                          unreviewed=unreviewed, status=status, needs_review=needs_review,
-                         short_below_s=settings.short_call_s if short else None)
-        rows = query_calls(engine, f, redact=settings.redact)
+                         short_below_s=settings.short_call_s if short else None,
+                         min_score=min_score, max_score=max_score)
+        rows = query_calls(engine, f, redact=settings.redact, worst_first=sort != "date",
+                           by_score=sort == "score")
     total = len(rows)
     if limit is not None:
         rows = rows[:limit]
@@ -113,36 +118,7 @@ def calls(
         out.write(calls_csv(rows).encode("utf-8"))
         out.flush()
         return
-    _calls_table(rows, settings.short_call_s, total)
-
-
-def _calls_table(rows: list[Any], short_s: float, total: int) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    console = make_console()
-    if not rows:
-        console.print("no calls match")
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for name in ("id", "started", "manager", "dur", "type", "verdict", "conf", "missing", "review"):
-        table.add_column(name, no_wrap=True, overflow="ellipsis",
-                         justify="right" if name in ("id", "dur", "conf") else "left")
-    for r in rows:
-        dur = fmt_duration(r.duration_s)
-        if r.duration_s is not None and r.duration_s < short_s:
-            dur = f"[yellow]{dur}[/yellow]"
-        verdict = verdict_markup(r.verdict) + (" [bold]✎[/bold]" if r.reviewed else "")
-        table.add_row(str(r.id), fmt_when(r.started_at), escape(r.manager or "-"), dur,
-                      r.call_type or "-", verdict,
-                      "-" if r.confidence is None else f"{r.confidence:.2f}",
-                      " ".join(r.stages_missing) if r.is_sales else "",
-                      escape(_review_cell(r)) if r.reviewed else (escape(r.error or "")
-                                                                   if r.status == "failed" else ""))
-    console.print(table)
-    reviewed = sum(1 for r in rows if r.reviewed)
-    shown = f"showing {len(rows)} of {total} calls" if total > len(rows) else f"{total} calls"
-    console.print(f"{shown}, {reviewed} reviewed (✎ = verdict set by a reviewer)")
+    calls_table(rows, settings.short_call_s, total)
 
 
 # --- show ------------------------------------------------------------------------
@@ -237,14 +213,16 @@ def _print_detail(d: Any, short_s: float, low_coverage: float = 0.8) -> None:
             marks.append(f"[{style}] {stage} [/] {'✓' if ok else '[red]✗[/red]'}{flag}")
         con.print("stages: " + "  ".join(marks))
         con.print(f"[bright_black]ruleset {escape(a.ruleset_version)}[/bright_black]")
+        print_scorecard(con, d)
     if d.reviews:
         con.print("\n[bold]review history[/bold] (latest is in force)")
         for rv in d.reviews:
             extra = []
             if rv.call_type:
                 extra.append(f"type {rv.call_type}")
-            if rv.stages:
-                extra.append(" ".join(f"{k}={'yes' if v else 'no'}" for k, v in rv.stages.items()))
+            for answers in (rv.stages, rv.items):
+                if answers:
+                    extra.append(" ".join(f"{k}={'yes' if v else 'no'}" for k, v in answers.items()))
             extra.append(f"automatic was {rv.auto_verdict or '-'}")
             con.print(f"  {fmt_when(rv.created_at)}  {escape(rv.reviewer)}  {verdict_markup(rv.verdict)}  "
                       f"{escape('; '.join(extra))}  — {escape(rv.note)}")
@@ -296,13 +274,17 @@ def _highlight(text: str, marks: list[Any], plain: bool = False) -> str:
 @app.command()
 def review(
     call_id: Annotated[int, typer.Argument(metavar="ID", help="Call id from 'auditor calls'.")],
-    verdict: Annotated[str, typer.Option(
-        "--verdict", help="Your verdict: " + "|".join(VERDICTS) + ".")],
-    note: Annotated[str, typer.Option("--note", help="Why (kept with the decision).")],
+    verdict: Annotated[str | None, typer.Option(
+        "--verdict", help="Your verdict: " + "|".join(VERDICTS) + " [default: the call's "
+                          "current verdict].")] = None,
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the decision).")] = "",
     call_type: Annotated[str | None, typer.Option(
         "--type", help="Correct the call type: " + "|".join(CALL_TYPES) + ".")] = None,
     stage: Annotated[list[str] | None, typer.Option(
         "--stage", help="Correct a stage: STAGE=yes|no (repeatable).")] = None,
+    item: Annotated[list[str] | None, typer.Option(
+        "--item", help="Correct a checklist item: KEY=yes|no (repeatable; keys in 'show'); "
+                       "the score follows.")] = None,
     reviewer: Annotated[str | None, typer.Option(
         "--reviewer", help="Who decides [default: $USER].")] = None,
     db: DbOpt = None,
@@ -316,19 +298,27 @@ def review(
     and reports. A rescore never overrides it.
 
     Example: auditor review 12 --verdict ok --type post_sale --note "delivery call" --reviewer anna
+
+    Example: auditor review 12 --item greeting=no --note "no company name"
     """
     check_choice(output, ("text", "json"), "--format")
-    check_choice(verdict, VERDICTS, "--verdict")
+    if verdict is not None:
+        check_choice(verdict, VERDICTS, "--verdict")
     if call_type is not None:
         check_choice(call_type, CALL_TYPES, "--type")
     who = reviewer or os.environ.get("USER") or os.environ.get("USERNAME") or _login()
     with guarded():
+        from auditor.views.calls import get_call
         from auditor.views.review import add_review, parse_stage_flags
 
         stages = parse_stage_flags(stage)
+        items = parse_stage_flags(item, "--item", None)
         settings, engine = open_engine(config, db, redact=redact or None)
+        if verdict is None:
+            current = get_call(engine, call_id)
+            verdict = current.verdict if current is not None and current.verdict else ""
         outcome = add_review(engine, call_id, verdict=verdict, note=note, reviewer=who,
-                             call_type=call_type, stages=stages)
+                             call_type=call_type, stages=stages, items=items)
         if settings.redact:
             outcome = outcome.redacted()
     for w in outcome.warnings:
@@ -338,8 +328,9 @@ def review(
                                "warnings": outcome.warnings}, ensure_ascii=False, indent=2))
         return
     c = outcome.call
+    score = "" if c.score is None else f"; score {c.score:.0f}"
     typer.echo(f"call {c.id}: verdict {c.verdict} (reviewed by {outcome.review.reviewer}; "
-               f"automatic: {c.auto_verdict or '-'}); review #{c.review_count} of this call")
+               f"automatic: {c.auto_verdict or '-'}{score}); review #{c.review_count} of this call")
 
 
 def _login() -> str:

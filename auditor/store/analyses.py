@@ -31,6 +31,9 @@ def save_analysis(
     row.stages_found = ",".join(result.stages_found)
     row.stages_missing = ",".join(result.stages_missing)
     row.confidence = result.confidence
+    row.score = result.score
+    row.metrics_json = json.dumps(result.metrics.to_dict() if result.metrics else {},
+                                  ensure_ascii=False)
     row.details_json = json.dumps(result.to_dict(), ensure_ascii=False)
     row.created_at = utcnow()
     s.add(row)

@@ -25,17 +25,31 @@ def _v2_path_sha(conn: Connection) -> None:
                       "ON recording (path, sha256)"))
 
 
+def _v3_score(conn: Connection) -> None:
+    """3 -> 4: each analysis's checklist score and metrics; checklist items in reviews.
+
+    Calls analysed before have no score until ``auditor rescore`` computes it.
+    """
+    _add_column(conn, "analysis", "score", "FLOAT")
+    _add_column(conn, "analysis", "metrics_json", "TEXT NOT NULL DEFAULT '{}'")
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_analysis_score ON analysis (score)"))
+    _add_column(conn, "review", "items_json", "TEXT NOT NULL DEFAULT '{}'")
+
+
 def _v4_accounts(conn: Connection) -> None:
     """4 -> 5: the account table (made by create_all) and the account on each review."""
-    columns = {c["name"] for c in inspect(conn).get_columns("review")}
-    if "account_id" not in columns:  # a database made by this version has it already
-        conn.execute(text("ALTER TABLE review ADD COLUMN account_id INTEGER "
-                          "REFERENCES account (id)"))
+    _add_column(conn, "review", "account_id", "INTEGER REFERENCES account (id)")
+
+
+def _add_column(conn: Connection, table: str, column: str, ddl: str) -> None:
+    """ALTER TABLE ... ADD COLUMN, unless the table has the column already."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
 
 
 # version N -> the function that upgrades N to N+1
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_quality, 2: _v2_path_sha,
-                                                       4: _v4_accounts}
+                                                       3: _v3_score, 4: _v4_accounts}
 
 
 def migrate(engine: Engine, current: int, target: int) -> None:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # 2: transcript.quality_json (channel coverage, dropped segments), analysis.confidence
 # 3: recording rows unique by (path, sha256), not path: redacted paths can coincide
+# 4: analysis.score (sorting, filtering) and metrics_json (the conversation metrics), review.items_json
 # 5: accounts of the web app (auditor serve); review.account_id names the one who decided
 SCHEMA_VERSION = 5
 
@@ -127,6 +128,11 @@ class Analysis(SQLModel, table=True):
     stages_missing: str = ""
     confidence: float = Field(default=1.0, sa_column=Column(Float, nullable=False,
                                                             server_default="1.0"))
+    # The checklist score (None: not a scored call) and the conversation metrics
+    # (records.CallMetrics; also in details_json, kept apart for lists and reports).
+    score: float | None = Field(default=None, sa_column=Column(Float, nullable=True, index=True))
+    metrics_json: str = Field(default="{}", sa_column=Column(Text, nullable=False,
+                                                             server_default="{}"))
     details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_at: NaiveDatetime = Field(default_factory=utcnow)
 
@@ -143,6 +149,9 @@ class Review(SQLModel, table=True):
     verdict: str
     call_type: str | None = None
     stages_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    # Checklist items the reviewer corrected: {"greeting": false}.
+    items_json: str = Field(default="{}", sa_column=Column(Text, nullable=False,
+                                                           server_default="{}"))
     note: str = ""
     reviewer: str = ""
     auto_verdict: str | None = None  # the automatic verdict at the time of review

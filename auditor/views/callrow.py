@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from auditor.records import CallMetrics
 from auditor.redact import mask_phone, redact_path, redact_text
 
 # Worst first: what a head of sales should listen to before anything else.
@@ -30,6 +31,8 @@ class CallFilter:
     short_below_s: float | None = None  # only calls shorter than this
     missing: str | None = None  # a stage name
     unreviewed: bool = False
+    min_score: float | None = None  # only scored calls within these (checklist score)
+    max_score: float | None = None
     status: str | None = None  # done | failed | ...
     ids: list[int] | None = None
     # Automatic sales-call verdicts and inconclusive calls nobody has reviewed,
@@ -67,6 +70,20 @@ class CallRow:
     # The least-heard channel's share of its sound that reached the recogniser.
     speech_coverage: float | None = None
     confidence: float | None = None  # of the automatic analysis
+    # The checklist score (a review's corrections applied; None: not scored)
+    # and the conversation metrics (``estimate``: inferred speakers, mono).
+    score: float | None = None
+    auto_score: float | None = None
+    metrics: CallMetrics | None = None
+
+    @property
+    def talk_share(self) -> float | None:
+        """The manager's share of the talk time, %."""
+        return self.metrics.manager_talk_pct if self.metrics is not None else None
+
+    @property
+    def mono(self) -> bool:
+        return self.metrics is not None and self.metrics.estimate
 
     @property
     def is_sales(self) -> bool:
@@ -95,7 +112,14 @@ class CallRow:
         d = dict(self.__dict__)
         d["started_at"] = self.started_at.isoformat() if self.started_at else None
         d["reviewed_at"] = self.reviewed_at.isoformat() if self.reviewed_at else None
+        d["metrics"] = self.metrics.to_dict() if self.metrics is not None else None
+        d["talk_share"] = self.talk_share
         return d
+
+
+def score_key(row: CallRow) -> tuple[Any, ...]:
+    """Lowest checklist score first; unscored calls last."""
+    return (row.score is None, row.score if row.score is not None else 0.0, sort_key(row))
 
 
 def sort_key(row: CallRow) -> tuple[Any, ...]:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from auditor.config import Settings
 from auditor.records import SALES_TYPES, STAGES, VERDICTS
 from auditor.views.callrow import CallRow, sort_key
+from auditor.views.scores import RankRow, ScoreFigures, distribution, ranking, score_figures
 
 UNKNOWN_MANAGER = "(unknown)"
 ALL_MANAGERS = "All managers"
@@ -53,12 +54,16 @@ class Targets:
     band_min_s: float
     band_max_s: float
     min_speech_coverage: float
+    # The conversation norms (models/metrics.toml [norms]): score, talk share, ...
+    norms: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, s: Settings) -> Targets:
+        from auditor.analysis.metrics import norms
+
         return cls(daily_target_min=s.daily_target_min, short_call_s=s.short_call_s,
                    band_min_s=s.band_min_s, band_max_s=s.band_max_s,
-                   min_speech_coverage=s.min_speech_coverage)
+                   min_speech_coverage=s.min_speech_coverage, norms=norms())
 
     def band(self, avg_s: float | None) -> str:
         """Where an average call length sits against the band: below, in, above."""
@@ -112,6 +117,7 @@ class ManagerRow(TalkRow):
     short_exempt: int = 0  # short organisational (post-sale) calls: fine
     short_no_contact: int = 0
     short_sales: int = 0  # short sales calls: where clients leak
+    scores: ScoreFigures = field(default_factory=ScoreFigures)  # checklist score, metrics
 
 
 @dataclass
@@ -226,6 +232,8 @@ class Report:
     problems: list[ProblemCall]
     agreement: list[AgreementRow]
     calls: list[CallRow] = field(default_factory=list)
+    ranking: list[RankRow] = field(default_factory=list)  # managers by average score
+    score_distribution: list[dict[str, int]] = field(default_factory=list)
 
     @property
     def partly_heard(self) -> int:
@@ -249,6 +257,8 @@ class Report:
             "total": self.total.to_dict(),
             "problems": [p.to_dict() for p in self.problems],
             "agreement": [a.to_dict() for a in self.agreement],
+            "ranking": [r.to_dict() for r in self.ranking],
+            "score_distribution": self.score_distribution,
         }
 
 
@@ -269,6 +279,7 @@ def _quality(row: ManagerRow, calls: Sequence[CallRow], targets: Targets) -> Man
     row.short_exempt = sum(1 for c in short if c.call_type == "post_sale")
     row.short_no_contact = sum(1 for c in short if c.call_type == "no_contact")
     row.short_sales = sum(1 for c in short if c.call_type in SALES_TYPES)
+    row.scores = score_figures(calls, targets.norms)
     return row
 
 
@@ -312,4 +323,5 @@ def build_report(calls: list[CallRow], targets: Targets, by: str = "manager",
         date_from=date_from, date_to=date_to, manager=manager, by=by,
         managers=managers, days=days, total=total,
         problems=problem_calls(calls), agreement=agreement(calls), calls=calls,
+        ranking=ranking(managers), score_distribution=distribution(calls),
     )

@@ -45,6 +45,7 @@ class ReviewEntry:
     stages: dict[str, bool]
     note: str
     auto_verdict: str | None
+    items: dict[str, bool] = field(default_factory=dict)  # checklist items corrected
 
     @classmethod
     def from_row(cls, rv: store.Review) -> ReviewEntry:
@@ -53,6 +54,7 @@ class ReviewEntry:
             reviewer=rv.reviewer, verdict=rv.verdict, call_type=rv.call_type,
             stages={k: bool(v) for k, v in json.loads(rv.stages_json or "{}").items()},
             note=rv.note, auto_verdict=rv.auto_verdict,
+            items={k: bool(v) for k, v in json.loads(rv.items_json or "{}").items()},
         )
 
     def redacted(self) -> ReviewEntry:
@@ -64,7 +66,7 @@ class ReviewEntry:
             "id": self.id, "recording_id": self.recording_id,
             "created_at": self.created_at.isoformat(), "reviewer": self.reviewer,
             "verdict": self.verdict, "call_type": self.call_type, "stages": self.stages,
-            "note": self.note, "auto_verdict": self.auto_verdict,
+            "note": self.note, "auto_verdict": self.auto_verdict, "items": self.items,
         }
 
 
@@ -202,21 +204,26 @@ def place_evidence(segments: list[Segment], analysis: CallAnalysis | None) -> li
 # --- writing ---------------------------------------------------------------
 
 
-def parse_stage_flags(values: list[str] | None) -> dict[str, bool]:
-    """'needs=yes', 'next_step=no' -> {'needs': True, 'next_step': False}."""
+def parse_stage_flags(values: list[str] | None, option: str = "--stage",
+                      names: tuple[str, ...] | None = STAGES) -> dict[str, bool]:
+    """'needs=yes', 'next_step=no' -> {'needs': True, 'next_step': False}.
+
+    ``names=None`` takes any name (checklist items, checked against the call later).
+    """
     stages: dict[str, bool] = {}
+    what = option.lstrip("-").upper()
     for raw in values or []:
         name, sep, answer = raw.partition("=")
         name, answer = name.strip(), answer.strip().lower()
-        if not sep or name not in STAGES:
-            raise InvalidReview(f"--stage must be STAGE=yes|no with STAGE one of "
-                                f"{', '.join(STAGES)}; got {raw!r}")
+        if not sep or not name or (names is not None and name not in names):
+            known = f" with {what} one of {', '.join(names)}" if names is not None else ""
+            raise InvalidReview(f"{option} must be {what}=yes|no{known}; got {raw!r}")
         if answer in _YES:
             stages[name] = True
         elif answer in _NO:
             stages[name] = False
         else:
-            raise InvalidReview(f"--stage {name}= must be yes or no; got {answer!r}")
+            raise InvalidReview(f"{option} {name}= must be yes or no; got {answer!r}")
     return stages
 
 
@@ -248,10 +255,13 @@ def add_review(
     reviewer: str,
     call_type: str | None = None,
     stages: dict[str, bool] | None = None,
+    items: dict[str, bool] | None = None,
     account_id: int | None = None,
 ) -> ReviewOutcome:
     """Record a human decision on a call; earlier decisions stay in the history.
 
+    ``items`` correct checklist items (their keys: the call's checklist); the
+    score follows them, and the stage answers, in every list and report.
     ``account_id``: the web account that decided (``auditor serve``), kept with the review.
     """
     if verdict not in VERDICTS:
@@ -271,10 +281,14 @@ def add_review(
         raise NotFoundError(f"no call with id {call_id}; list them with 'auditor calls'")
     warnings = _consistency(verdict, call_type, stages, before.auto_call_type,
                             _auto_stages(engine, call_id))
+    items = dict(items or {})
+    if items:
+        _check_items(engine, call_id, items)
     with store.session(engine) as s:
         rv = store.Review(
             recording_id=call_id, verdict=verdict, call_type=call_type,
-            stages_json=json.dumps(stages, ensure_ascii=False), note=note.strip(),
+            stages_json=json.dumps(stages, ensure_ascii=False),
+            items_json=json.dumps(items, ensure_ascii=False), note=note.strip(),
             reviewer=reviewer.strip(), auto_verdict=before.auto_verdict, account_id=account_id,
         )
         s.add(rv)
@@ -284,6 +298,19 @@ def add_review(
     after = get_call(engine, call_id)
     assert after is not None
     return ReviewOutcome(review=entry, call=after, warnings=warnings)
+
+
+def _check_items(engine: Engine, call_id: int, items: dict[str, bool]) -> None:
+    with Session(engine) as s:
+        an = store.find_analysis(s, call_id)
+        keys = [i.key for i in an.details.checklist] if an is not None else []
+    if not keys:
+        raise InvalidReview(f"call {call_id} has no checklist score to correct (only judged "
+                            "sales calls are scored)")
+    unknown = [k for k in items if k not in keys]
+    if unknown:
+        raise InvalidReview(f"unknown checklist item {unknown[0]!r}; this call's items are "
+                            f"{', '.join(keys)}")
 
 
 def _auto_stages(engine: Engine, call_id: int) -> list[str]:

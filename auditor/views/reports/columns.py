@@ -88,7 +88,66 @@ def summary_columns(t: Targets, by_day: bool, verdicts: Sequence[str] = VERDICT_
              for s in STAGES]
     cols += [Column(f"verdict_{v}", _SHORT_VERDICT.get(v, v), _verdict(v), "int", v)
              for v in verdicts]
+    return cols + score_columns(t)
+
+
+# The score figures of ScoreFigures: key, short title, kind, the norm's words.
+_FIGURES = (("avg_score", "Score", "num", "Avg checklist score"),
+            ("talk_share", "Talk %", "pct", "Manager talk share %"),
+            ("monologue_s", "Monologue", "sec", "Longest manager monologue, s"),
+            ("questions_per_call", "Questions", "num", "Manager questions per call"),
+            ("interruptions_per_call", "Interrupts", "num", "Interruptions per call"))
+_ARROW = {"over": " ▲", "under": " ▼"}
+
+
+def _norm_text(key: str, n: dict[str, float]) -> str:
+    def g(k: str) -> str:
+        return f"{n[k]:g}" if k in n else "?"
+
+    return {"avg_score": f"norm ≥ {g('score_min')}",
+            "talk_share": f"norm {g('talk_share_min')}-{g('talk_share_max')}",
+            "monologue_s": f"norm ≤ {g('monologue_max_s')}",
+            "questions_per_call": f"norm ≥ {g('questions_min')}",
+            "interruptions_per_call": f"norm ≤ {g('interruptions_max')}"}[key]
+
+
+def _fig(key: str) -> Callable[[Any], Any]:
+    return lambda r: getattr(r.scores, key)
+
+
+def _vs(key: str) -> Callable[[Any], Any]:
+    return lambda r: r.scores.vs_norm.get(key, "-")
+
+
+def _marked(key: str, kind: str) -> Callable[[Any], Any]:
+    def get(r: Any) -> Any:
+        v = getattr(r.scores, key)
+        return None if v is None else fmt_cell(v, kind) + _ARROW.get(r.scores.vs_norm.get(key, ""), "")
+    return get
+
+
+def score_columns(t: Targets, marked: bool = False) -> list[Column]:
+    """The checklist score and conversation metrics: raw figures and where each sits
+    against its norm (CSV, JSON, HTML), or the figures marked ▲ over / ▼ under (terminal)."""
+    cols = [Column("scored_calls", "Scored", lambda r: r.scores.scored_calls, "int",
+                   "Scored calls"),
+            Column("estimated_calls", "Mono est.", lambda r: r.scores.estimated_calls, "int",
+                   "Calls with estimated (mono) metrics")]
+    for key, title, kind, long in _FIGURES:
+        header = f"{long} ({_norm_text(key, t.norms)})"
+        if marked:
+            cols.append(Column(key, title, _marked(key, kind), "text", header))
+        else:
+            cols += [Column(key, title, _fig(key), kind, header),
+                     Column(f"{key}_vs_norm", f"{title} vs norm", _vs(key), "text")]
     return cols
+
+
+def ranking_columns() -> list[Column]:
+    return [Column("rank", "#", lambda r: r.rank, "int"),
+            Column("manager", "Manager", lambda r: r.manager),
+            Column("avg_score", "Avg score", lambda r: r.avg_score, "num"),
+            Column("scored_calls", "Scored calls", lambda r: r.scored_calls, "int")]
 
 
 def problem_columns() -> list[Column]:
@@ -131,6 +190,10 @@ def call_list_columns() -> list[Column]:
                lambda r: " ".join(r.stages_missing) if r.is_sales else None, "list"),
         Column("reason", "reason", lambda r: r.reason),
         Column("confidence", "confidence", lambda r: r.confidence),
+        Column("score", "score", lambda r: r.score),
+        Column("talk_share", "talk_share", lambda r: r.talk_share),
+        Column("metrics_estimated", "metrics_estimated",
+               lambda r: None if r.metrics is None else ("yes" if r.mono else "no")),
         Column("speech_coverage", "speech_coverage", lambda r: r.speech_coverage),
         Column("path", "path", lambda r: r.path),
     ]
@@ -161,6 +224,8 @@ def fmt_cell(value: Any, kind: str) -> str:
         return "-"
     if kind == "pct":
         return f"{value:.0f}%"
+    if kind == "num":
+        return f"{value:.1f}"
     if kind == "min":
         return f"{value:.1f}"
     if kind == "sec":

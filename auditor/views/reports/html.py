@@ -25,12 +25,13 @@ from auditor import __version__
 from auditor.records import SALES_TYPES, STAGES, CallAnalysis, Evidence, Segment, fmt_duration
 from auditor.views.evidence import place
 from auditor.views.kpi import Report
-from auditor.views.reports import charts
+from auditor.views.reports import charts, score_charts
 from auditor.views.reports.columns import (
     Column,
     agreement_columns,
     fmt_cell,
     problem_columns,
+    ranking_columns,
     summary_columns,
     used_verdicts,
 )
@@ -206,7 +207,7 @@ def table_data(columns: Sequence[Column], rows: Sequence[Any], total: Any = None
         cells = []
         for c in columns:
             v = c.get(r)
-            cls = "num" if c.kind in ("int", "min", "sec", "pct") else ""
+            cls = "num" if c.kind in ("int", "min", "sec", "pct", "num") else ""
             if c.key == "target_pct" and v is not None:
                 cls += " good" if v >= 100 else " bad"
             elif c.key == "band":
@@ -251,6 +252,11 @@ def render_html(report: Report, details: Sequence[CallDetail], output: Path,
         js=Markup(_asset("report.js")),
         talk_chart=charts.talk_per_day_chart(report.days, t.daily_target_min),
         coverage_chart=charts.coverage_chart(report.managers),
+        talk_share_chart=score_charts.talk_share_chart(
+            report.managers, t.norms.get("talk_share_min", 0.0), t.norms.get("talk_share_max", 100.0)),
+        score_chart=score_charts.score_distribution_chart(report.score_distribution,
+                                                          t.norms.get("score_min")),
+        ranking=table_data(ranking_columns(), report.ranking),
         managers=table_data(summary_columns(t, False, verdicts), report.managers, report.total),
         days=table_data(summary_columns(t, True, verdicts), report.days),
         problems=table_data([c for c in problem_columns() if c.key != "path"], report.problems,

@@ -21,12 +21,14 @@ from auditor.views.reports.columns import (
     agreement_columns,
     fmt_cell,
     problem_columns,
+    ranking_columns,
+    score_columns,
     summary_columns,
     talk_columns,
     used_verdicts,
 )
 
-_NUMERIC = {"int", "min", "sec", "pct"}
+_NUMERIC = {"int", "min", "sec", "pct", "num"}
 _FIXED = _NUMERIC | {"date", "datetime"}
 _VERDICT_STYLE = {"ok": "green", "missed_opportunity": "red", "incomplete": "yellow",
                   "exempt": "cyan", "no_contact": "dim", "failed": "red"}
@@ -152,6 +154,8 @@ def _fit(c: Column) -> Fit:
 
 
 def _style(col: Column, value: Any, row: Any, t: Targets) -> str:
+    if isinstance(value, str) and value.endswith(("▲", "▼")):
+        return "red"
     if col.key == "target_pct" and value is not None:
         return "green" if value >= 100 else "red"
     if col.key == "band":
@@ -213,6 +217,22 @@ def report_tables(report: Report, limit: int | None = 50) -> list[Any]:
     out.append(table("Calls to listen to: missed, incomplete and inconclusive, worst first",
                      [c for c in problem_columns() if c.key not in ("path", "reviewed")],
                      problems, t, caption="\n".join(notes) or None))
+    out.append(table(f"Checklist score and conversation metrics per {name} (sales calls)",
+                     [c for c in summary_columns(t, report.by == "day", verdicts)
+                      if c.key in ("manager", "day")] + score_columns(t, marked=True), rows, t,
+                     total=report.total, caption="▲ over the norm, ▼ under it: "
+                     + norm_line(t)))
+    if report.ranking:
+        out.append(table("Managers ranked by average checklist score", ranking_columns(),
+                         report.ranking, t))
     out.append(table("Reviewer agreement with the automatic verdict", agreement_columns(),
                      report.agreement, t))
     return out
+
+
+def norm_line(t: Targets) -> str:
+    n = t.norms
+    return (f"score ≥ {n.get('score_min', 0):g}; talk share {n.get('talk_share_min', 0):g}-"
+            f"{n.get('talk_share_max', 100):g}%; monologue ≤ {n.get('monologue_max_s', 0):g} s; "
+            f"questions ≥ {n.get('questions_min', 0):g}; interruptions ≤ "
+            f"{n.get('interruptions_max', 0):g} (models/metrics.toml)")
