@@ -1,4 +1,7 @@
-"""Shared fixtures: paths to the bundled fixtures, a temp database, the model cache."""
+"""Shared fixtures: paths to the bundled fixtures, a temp database, the model cache.
+
+``db_backend`` (tests/dbs.py) runs a test on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from .dbs import db_backend, pg_server  # noqa: F401  (fixtures for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -29,6 +34,6 @@ def db_path(tmp_path: Path) -> Path:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's auditor.toml or AUDITOR_* variables."""
     for key in list(os.environ):
-        if key.startswith("AUDITOR_") and key != "AUDITOR_TEST_MODEL_CACHE":
+        if key.startswith("AUDITOR_") and not key.startswith("AUDITOR_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)

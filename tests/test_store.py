@@ -13,6 +13,8 @@ from auditor import store
 from auditor.errors import StoreError
 from auditor.store import migrations
 
+from .dbs import new_db
+
 
 def test_new_database_records_schema_version_and_uses_wal(db_path: Path) -> None:
     engine = store.make_engine(str(db_path))
@@ -30,19 +32,22 @@ def test_url_and_path_both_work(tmp_path: Path) -> None:
     assert (tmp_path / "x.db").exists()
 
 
-def test_newer_schema_is_refused(db_path: Path) -> None:
-    store.make_engine(str(db_path))
-    con = sqlite3.connect(db_path)
-    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
+@pytest.mark.usefixtures("db_backend")
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = new_db(tmp_path, "audit.db")
+    engine = store.make_engine(db)
+    with engine.begin() as c:
+        c.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+    engine.dispose()
     with pytest.raises(StoreError, match="newer than this auditor"):
-        store.make_engine(str(db_path))
+        store.make_engine(db)
 
 
+@pytest.mark.usefixtures("db_backend")
 def test_older_database_is_migrated_in_place_without_losing_data(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db_path = new_db(tmp_path, "audit.db")
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
         s.add(store.Recording(path="/calls/a.wav", sha256="abc", manager="Ирина"))
