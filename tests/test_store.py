@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -131,3 +132,15 @@ def test_a_version_2_database_keys_recordings_by_path_and_audio(db_path: Path) -
         s.add(store.Recording(path="/calls/********00.wav", sha256="b"))
         with pytest.raises(IntegrityError):
             s.commit()
+
+
+def test_an_unreachable_postgresql_server_is_a_one_line_error_without_the_password() -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError, match="cannot use database") as e:
+        store.make_engine(f"postgresql://auditor:s3cret@127.0.0.1:{port}/calls")
+    assert "s3cret" not in str(e.value) and len(str(e.value).splitlines()) == 1
+    with pytest.raises(StoreError, match="cannot open database") as e:
+        store.make_engine("postgresql+nosuchdriver://auditor:s3cret@127.0.0.1/calls")
+    assert "s3cret" not in str(e.value) and "***" in str(e.value)

@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor.config import Settings
-from auditor.errors import AudioError, ConfigError, ModelError
+from auditor.errors import AudioError, AuditorError, ConfigError, ModelError
 from auditor.records import AudioInfo, Transcript
 from auditor.speech.model import model_id
 
 RETRIES = 1  # an error raised on a worker (not a dead worker: that is always redone)
+CONNECT_TIMEOUT_S = 10
 
 
 def _distributed() -> Any:
@@ -127,7 +128,7 @@ def cluster_client(address: str, settings: Settings) -> Iterator[Any]:
                         resources={"GPU": 1} if gpu else None)
                 client = distributed.Client(cluster)
             elif address.startswith(("tcp://", "tls://")):
-                client = distributed.Client(address, timeout=30)
+                client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
             else:
                 raise ConfigError(f"--cluster: 'local' or a scheduler address like "
                                   f"tcp://HOST:8786, not {address!r}")
@@ -136,7 +137,9 @@ def cluster_client(address: str, settings: Settings) -> Iterator[Any]:
         except Exception as e:  # no scheduler there, a port in use
             if cluster is not None:
                 cluster.close()
-            raise ConfigError(f"--cluster {address}: cannot reach the Dask scheduler: {e}") from None
+            raise AuditorError(f"--cluster {address}: cannot reach the Dask scheduler: "
+                               f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                               ) from None
         try:
             yield client
         finally:

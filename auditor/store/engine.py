@@ -38,6 +38,18 @@ def database_url(db: str) -> str:
     return f"sqlite:///{Path(db).expanduser()}"
 
 
+def shown_url(db: str) -> str:
+    """The database as it may be printed: a URL's password masked."""
+    if "://" not in db:
+        return db
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(db).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: nothing to mask
+        return db
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -62,9 +74,9 @@ def make_engine(db: str) -> Engine:
         engine = create_engine(url, **kwargs)
     except ModuleNotFoundError as e:
         hint = " (pip install 'auditor[postgres]')" if "psycopg" in str(e) else ""
-        raise StoreError(f"cannot open database {db!r}: {e}{hint}") from None
+        raise StoreError(f"cannot open database {shown_url(db)!r}: {e}{hint}") from None
     except Exception as e:  # bad URL, missing driver
-        raise StoreError(f"cannot open database {db!r}: {e}") from None
+        raise StoreError(f"cannot open database {shown_url(db)!r}: {e}") from None
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     init_schema(engine)
