@@ -26,10 +26,10 @@ from sqlmodel import Session, select
 
 from auditor import store
 from auditor.config import Settings
-from auditor.speech.transcriber import MIN_HALF_S
 
 from .conftest import FIXTURES, RECORDINGS, Audited, run_audit
 from .dbs import row_counts
+from .test_pipeline import lemmas
 
 pytestmark = pytest.mark.slow
 
@@ -77,9 +77,15 @@ def _analyses(db: str) -> dict[str, tuple[str, str, list[str]]]:
     return out
 
 
+def _words(segments: list[str], speaker: str, language: str) -> set[str]:
+    """The lemmas one speaker said, from "speaker: text" lines."""
+    return lemmas(" ".join(t.split(": ", 1)[1] for t in segments
+                           if t.startswith(speaker + ": ")), language)
+
+
 def test_cluster_audit_gives_the_local_audit_s_transcripts_and_verdicts(
         audited: Audited, tmp_path: Path, model_cache: Path) -> None:
-    """`audit --cluster local` on the fixtures against the local audit of test_pipeline."""
+    """`audit --cluster local` on the fixtures against the local audit (conftest.audited)."""
     root = tmp_path / "recordings"
     shutil.copytree(RECORDINGS, root)
     db = tmp_path / "cluster.db"
@@ -88,18 +94,17 @@ def test_cluster_audit_gives_the_local_audit_s_transcripts_and_verdicts(
     assert summary["transcribed"] == audited.summary["transcribed"]
     local, remote = _analyses(str(audited.db)), _analyses(str(db))
     assert set(local) == set(remote) and len(local) >= 6
-    manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
-    # A local audit cuts a long mono call in two for a core that would be idle
-    # (MIN_HALF_S; when it does depends on what else runs): a cluster worker,
-    # one core, never does. Everything else is transcribed the same way.
-    cut = {r["path"] for r in manifest["recordings"]
-           if r["layout"] == "mono" and r["duration_s"] >= 2 * MIN_HALF_S}
-    assert len(cut) < len(local) - 4
+    # The same verdicts, and the same words: a cluster worker runs one file on
+    # one core, a local audit two files (or a lone file's two channels or
+    # halves) side by side, and CTranslate2 then decodes a few words
+    # differently, as between --workers 1 and 2 (test_parallel.py).
     for key in local:
-        if key in cut:
-            assert remote[key][:2] == local[key][:2], key  # verdict and call type
-        else:
-            assert remote[key] == local[key], key  # and every segment, word for word
+        assert remote[key][:2] == local[key][:2], key  # verdict and call type
+        lang = "en" if key.startswith("John Smith/") else "ru"
+        for speaker in ("manager", "client", "unknown"):
+            mine = _words(remote[key][2], speaker, lang)
+            theirs = _words(local[key][2], speaker, lang)
+            assert len(mine & theirs) >= 0.9 * len(mine | theirs), (key, speaker)
     failed = {Path(i["path"]).name: i["error"] for i in summary["items"] if i["status"] == "failed"}
     assert failed == {Path(i["path"]).name: i["error"]
                       for i in audited.summary["items"] if i["status"] == "failed"}
