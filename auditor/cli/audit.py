@@ -216,7 +216,7 @@ def audit(
 
     Example: auditor audit fixtures/recordings --db audit.db
 
-    Example: auditor audit /calls --db postgresql://auditor@dbhost/calls --cluster tcp://dbhost:8786
+    Several machines: --db postgresql://auditor@dbhost/calls --cluster tcp://dbhost:8786
     """
     from rich.console import Console
 
