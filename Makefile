@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/audit_speed.py
 	$(BIN)/python benchmarks/recall.py
 	$(BIN)/python benchmarks/web.py
+	$(BIN)/python benchmarks/cluster.py
 
 # Regenerate the audio fixtures (needs festival, festvox-ru and sox; tests never do).
 fixtures:

@@ -21,6 +21,8 @@ from auditor import store
 from auditor.records import STAGES, CallAnalysis, Evidence, Segment, StageResult
 from auditor.records import Transcript as TranscriptDoc
 
+from .dbs import new_db
+
 
 def write_wav(path: Path, seconds: float, rate: int = 8000, channels: int = 1) -> Path:
     """A silent 16-bit PCM WAV of the given length."""
@@ -148,7 +150,7 @@ def sample_calls() -> list[FakeCall]:
 def make_db(tmp_path: Path, calls: list[FakeCall] | None = None, seconds: float = 30.0
             ) -> tuple[Engine, str, list[int]]:
     """A test database with the sample calls and a short silent WAV for each."""
-    db = str(tmp_path / "audit.db")
+    db = new_db(tmp_path, "audit.db")
     engine = store.make_engine(db)
     ids = []
     for i, call in enumerate(calls if calls is not None else sample_calls()):

@@ -20,6 +20,8 @@ from auditor import store
 from auditor.records import STAGES, CallAnalysis, ChannelStats, Evidence, Segment, StageResult
 from auditor.records import Transcript as TranscriptDoc
 
+from .dbs import new_db
+
 Seg = tuple[str, float, float, str]  # speaker, start, end, text
 
 # A short sales call: the manager answers "how much" and lets the client go.
@@ -81,7 +83,8 @@ class StoredCall:
 
 
 def make_engine(tmp_path: Path) -> tuple[str, Engine]:
-    db = str(tmp_path / "review.db")
+    """The test's database (SQLite or PostgreSQL, see tests/dbs.py): (path or URL, engine)."""
+    db = new_db(tmp_path, "review.db")
     return db, store.make_engine(db)
 
 

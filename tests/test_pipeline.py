@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 from auditor import store
 from auditor.cli import app
 
-from .conftest import FIXTURES, RECORDINGS
+from .conftest import RECORDINGS, Audited, run_audit
 
 # Every test here runs real speech recognition (the audit of the fixtures, or transcribe).
 pytestmark = pytest.mark.slow
@@ -40,34 +39,6 @@ def lemmas(text: str, language: str) -> set[str]:
     if language == "ru":
         return {_morph().parse(w)[0].normal_form.replace("ё", "е") for w in words if len(w) > 3}
     return {w.rstrip("s") for w in words if len(w) > 3}
-
-
-@dataclass
-class Audited:
-    root: Path
-    db: Path
-    exit_code: int
-    summary: dict[str, Any]
-
-
-def run_audit(root: Path, db: Path, model_cache: Path, *extra: str) -> tuple[int, dict[str, Any]]:
-    result = runner.invoke(
-        app,
-        ["audit", str(root), "--db", str(db), "--model-cache", str(model_cache),
-         "--config", str(FIXTURES / "auditor.toml"), "--format", "json", *extra],
-    )
-    assert result.stdout.strip().startswith("{"), result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
-@pytest.fixture(scope="session")
-def audited(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Audited:
-    base = tmp_path_factory.mktemp("audit")
-    root = base / "recordings"
-    shutil.copytree(RECORDINGS, root)
-    db = base / "audit.db"
-    code, summary = run_audit(root, db, model_cache)
-    return Audited(root, db, code, summary)
 
 
 def _copy_db(audited: Audited, dest: Path) -> Path:

@@ -31,6 +31,7 @@ from auditor.records import VERDICTS
 
 from .audio_gen import silence, speech, write_encoded, write_wav
 from .conftest import RECORDINGS
+from .dbs import new_db, row_counts
 
 runner = CliRunner()
 # Runs real speech recognition (the messy folder is audited with Whisper once).
@@ -263,7 +264,7 @@ def test_unreadable_file_is_failed(tmp_path: Path, model_cache: Path,
     assert items[ok.name]["status"] == "done"
 
 
-def _auditor_cmd(root: Path, db: Path, model_cache: Path) -> list[str]:
+def _auditor_cmd(root: Path, db: Path | str, model_cache: Path) -> list[str]:
     return [sys.executable, "-m", "auditor", "audit", str(root), "--db", str(db),
             "--model-cache", str(model_cache), "--quiet"]
 
@@ -279,16 +280,8 @@ def _small_set(dest: Path, n: int = 4) -> Path:
     return dest
 
 
-def _counts(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as con:
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        return {
-            "recordings": con.execute("SELECT COUNT(*) FROM recording").fetchone()[0],
-            "distinct_paths": con.execute("SELECT COUNT(DISTINCT path) FROM recording").fetchone()[0],
-            "transcripts": con.execute("SELECT COUNT(*) FROM transcript").fetchone()[0],
-            "analyses": con.execute("SELECT COUNT(*) FROM analysis").fetchone()[0],
-            "done": con.execute("SELECT COUNT(*) FROM recording WHERE status='done'").fetchone()[0],
-        }
+def _counts(db: Path | str) -> dict[str, int]:
+    return row_counts(str(db))
 
 
 @slow
@@ -430,12 +423,13 @@ def test_sigint_finishes_the_files_in_flight_starts_no_other_and_says_how_to_res
 
 
 @slow
+@pytest.mark.usefixtures("db_backend")  # SQLite, and PostgreSQL's row locks
 def test_two_concurrent_runs_on_overlapping_folders_transcribe_each_file_once(
     tmp_path: Path, model_cache: Path
 ) -> None:
     root = _small_set(tmp_path / "calls")
     n = sum(1 for _ in root.rglob("*.wav"))
-    db = tmp_path / "shared.db"
+    db = new_db(tmp_path, "shared.db")
     managers = sorted(p for p in root.iterdir() if p.is_dir())
     cmd_a = _auditor_cmd(root, db, model_cache) + ["--format", "json"]  # everything
     cmd_b = _auditor_cmd(managers[0], db, model_cache) + ["--format", "json"]  # a subset

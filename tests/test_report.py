@@ -19,6 +19,9 @@ from auditor.views.reports.csv_out import neutralise
 
 from .conftest_reports import make_db
 
+# Every test on SQLite and again on PostgreSQL (tests/dbs.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
+
 
 def _run(*args: str) -> str:
     res = CliRunner().invoke(app, list(args))

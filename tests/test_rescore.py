@@ -31,6 +31,9 @@ from .helpers_review import (
 )
 
 runner = CliRunner()
+
+# Every test on SQLite and again on PostgreSQL (tests/dbs.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
 SEEN: list[TranscriptDoc] = []
 
 
@@ -68,7 +71,7 @@ def test_rescore_after_rule_change_leaves_reviews_alone(db: tuple[str, dict]) ->
                "следующий шаг есть: звонок в четверг", "--reviewer", "anna").exit_code == 0
     assert run("review", str(c["en"].id), "--db", path, "--verdict", "missed_opportunity",
                "--note", "no next step", "--reviewer", "anna").exit_code == 0
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     history_before = {k: reviews_of(engine, v.id) for k, v in c.items()}
 
     r = runner.invoke(app, ["rescore", "--db", path])
@@ -112,7 +115,7 @@ def test_rescore_uses_stored_transcripts_and_recording_duration(db: tuple[str, d
     assert by_source["full.wav"].segments[0].text.startswith("Компания «СтройРесурс»")
     assert by_source["en.wav"].language == "en"
     # the threshold came from the flag: the 6-minute call is now "short"
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     full = get_call(engine, c["full"].id)
     assert full is not None and full.verdict == "missed_opportunity"
 
@@ -126,7 +129,7 @@ def test_rescore_json_and_dry_run(db: tuple[str, dict]) -> None:
     assert d["transitions"] == [{"from": "ok", "to": "incomplete", "count": 1}]
     assert d["changes"][0]["recording_id"] == c["full"].id
     assert d["rulesets"] == {"test-2": 4}
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     full = get_call(engine, c["full"].id)
     assert full is not None and full.verdict == "ok" and full.ruleset_version == "test-1"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from auditor import store
 from auditor.cli import app
 from auditor.views.callrow import CallFilter
 from auditor.views.calls import get_call, query_calls
@@ -25,6 +26,9 @@ from .helpers_review import (
 )
 
 runner = CliRunner()
+
+# Every test on SQLite and again on PostgreSQL (tests/dbs.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
 
 
 @pytest.fixture()
@@ -186,7 +190,7 @@ def test_second_review_keeps_the_first_in_history(db: tuple[str, dict]) -> None:
     assert r.exit_code == 0, r.output
     assert "review #2" in r.stdout
 
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     history = reviews_of(engine, c["full"].id)
     assert [(h["reviewer"], h["verdict"]) for h in history] == [("anna", "incomplete"),
                                                                ("boris", "ok")]
@@ -206,7 +210,7 @@ def test_second_review_keeps_the_first_in_history(db: tuple[str, dict]) -> None:
 
 def test_review_with_stage_override_changes_missing_stages(db: tuple[str, dict]) -> None:
     path, c = db
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     r = run("review", str(c["full"].id), "--db", path, "--verdict", "incomplete",
             "--stage", "next_step=no", "--stage", "needs=yes", "--note", "нет следующего шага")
     assert r.exit_code == 0, r.output
@@ -222,7 +226,7 @@ def test_reviewer_defaults_to_user(db: tuple[str, dict], monkeypatch: pytest.Mon
     r = run("review", str(c["en"].id), "--db", path, "--verdict", "missed_opportunity",
             "--note", "agreed")
     assert r.exit_code == 0, r.output
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     assert reviews_of(engine, c["en"].id)[0]["reviewer"] == "galina"
 
 
@@ -239,7 +243,7 @@ def test_review_validates_values(db: tuple[str, dict], args: list[str]) -> None:
     path, c = db
     r = runner.invoke(app, ["review", str(c["en"].id), "--db", path, *args])
     assert r.exit_code == 2, r.output
-    _, engine = make_engine(Path(path).parent)
+    engine = store.make_engine(path)
     assert reviews_of(engine, c["en"].id) == []
 
 

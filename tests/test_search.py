@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from auditor import store
 from auditor.cli import app
 from auditor.store import search_index as search_mod
-from auditor.store.search_index import ensure_index
+from auditor.store.search_index import backend_for, ensure_index
 from auditor.store.search_terms import Lemmatizer
 from auditor.views.callrow import CallFilter
 from auditor.views.search import SearchHit, search, snippet
@@ -27,6 +29,9 @@ from .helpers_review import (
 )
 
 runner = CliRunner()
+
+# Every test on SQLite and again on PostgreSQL (tests/dbs.py).
+pytestmark = pytest.mark.usefixtures("db_backend")
 
 
 @pytest.fixture(scope="module")
@@ -126,17 +131,29 @@ def test_newest_calls_first_and_limit(db: tuple[str, dict]) -> None:
     assert len(limited["hits"]) == 1 and limited["total_segments"] == d["total_segments"]
 
 
+def _tables(engine: Engine) -> tuple[str, str]:
+    """(segment table, tracking table) of the database's own index backend."""
+    be = search_mod.BACKENDS[backend_for(engine)]
+    return be.segments, be.done
+
+
+def test_each_database_uses_its_own_full_text_search(db_backend: str, tmp_path: Path) -> None:
+    _, engine = make_engine(tmp_path)
+    assert backend_for(engine) == {"sqlite": "fts", "postgresql": "pgfts"}[db_backend]
+
+
 def test_index_follows_new_transcripts_lazily(tmp_path: Path) -> None:
     path, engine = make_engine(tmp_path)
+    segs, done = _tables(engine)
     add_call(engine, "first", RU_SHORT_SALE)
     assert search_json(path, "отгрузка")["hits"] == []
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM segment_fts_done")).scalar() == 1
+        assert conn.execute(text(f"SELECT count(*) FROM {done}")).scalar() == 1
     later = add_call(engine, "later", RU_POST_SALE, started_at=datetime(2026, 11, 9, 9, 0))
     assert [h["call_id"] for h in search_json(path, "отгрузка")["hits"]] == [later.id] * 2
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM segment_fts_done")).scalar() == 2
-        assert conn.execute(text("SELECT count(*) FROM segment_fts")).scalar() == len(
+        assert conn.execute(text(f"SELECT count(*) FROM {done}")).scalar() == 2
+        assert conn.execute(text(f"SELECT count(*) FROM {segs}")).scalar() == len(
             RU_SHORT_SALE) + len(RU_POST_SALE)
     # nothing new: nothing indexed again
     assert ensure_index(engine).indexed == 0
@@ -151,17 +168,29 @@ def test_index_version_bump_reindexes(tmp_path: Path, monkeypatch: pytest.Monkey
     stats = ensure_index(engine, lemmatizer)
     assert (stats.removed, stats.indexed) == (1, 1)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM segment_fts")).scalar() == len(RU_POST_SALE)
+        assert conn.execute(text(f"SELECT count(*) FROM {_tables(engine)[0]}")).scalar() == len(
+            RU_POST_SALE)
+
+
+QUERIES = (("отгрузка", None), ("invoice", None), ("добрый", None),
+           ("доставка", CallFilter(manager="Ирина Соколова")), ("100% _скидка_", None),
+           ("отгрузка документ", None), ("скидка склад", None), ("счёт-фактура", None),
+           ("D500", None), ("\"газоблок\" OR & | ! :*", None))
+
+
+def _hits(engine: Engine, query: str, flt: CallFilter | None, lemmatizer: Lemmatizer,
+          backend: str | None = None, any_word: bool = False) -> list[tuple[int, int, object]]:
+    found = search(engine, query, flt, lemmatizer=lemmatizer, backend=backend, any_word=any_word)
+    return [(h.call.id, h.seg_index, h.spans) for h in found.hits]
 
 
 def test_like_fallback_gives_the_same_answers(db: tuple[str, dict], lemmatizer: Lemmatizer
                                               ) -> None:
     path, c = db
-    _, engine = make_engine(Path(path).parent)
-    for query, flt in (("отгрузка", None), ("invoice", None), ("добрый", None),
-                       ("доставка", CallFilter(manager="Ирина Соколова")),
-                       ("100% _скидка_", None)):
-        fts = search(engine, query, flt, lemmatizer=lemmatizer, backend="fts")
+    engine = store.make_engine(path)
+    native = backend_for(engine)
+    for query, flt in QUERIES:
+        fts = search(engine, query, flt, lemmatizer=lemmatizer, backend=native)
         like = search(engine, query, flt, lemmatizer=lemmatizer, backend="like")
         assert like.backend == "like"
         assert [(h.call.id, h.seg_index, h.spans) for h in like.hits] == [
@@ -221,19 +250,21 @@ def test_concurrent_indexer_does_not_duplicate(tmp_path: Path, monkeypatch: pyte
                                                lemmatizer: Lemmatizer) -> None:
     _, engine = make_engine(tmp_path)
     ids = [add_call(engine, f"c{i}", RU_POST_SALE).transcript_id for i in range(3)]
+    native = backend_for(engine)
     real = search_mod._index_rows
 
     def racing(*args: object, **kw: object) -> object:
         batch = real(*args, **kw)  # type: ignore[arg-type]
         # another search process indexes the second transcript meanwhile
-        search_mod._store(engine, "fts", {ids[1]: batch[ids[1]]})  # type: ignore[index]
+        search_mod._store(engine, native, {ids[1]: batch[ids[1]]})  # type: ignore[index]
         return batch
 
     monkeypatch.setattr(search_mod, "_index_rows", racing)
     stats = ensure_index(engine, lemmatizer)
     assert stats.indexed == 2
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM segment_fts")).scalar() == 3 * len(
+        assert conn.execute(text(f"SELECT count(*) FROM {_tables(engine)[0]}")).scalar() == 3 * len(
             RU_POST_SALE)
     monkeypatch.undo()
     assert search(engine, "отгрузка", lemmatizer=lemmatizer).total_segments == 6
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from sqlmodel import Session, select
 from auditor import store
 from auditor.errors import StoreError
 from auditor.store import migrations
+
+from .dbs import new_db
 
 
 def test_new_database_records_schema_version_and_uses_wal(db_path: Path) -> None:
@@ -30,19 +33,22 @@ def test_url_and_path_both_work(tmp_path: Path) -> None:
     assert (tmp_path / "x.db").exists()
 
 
-def test_newer_schema_is_refused(db_path: Path) -> None:
-    store.make_engine(str(db_path))
-    con = sqlite3.connect(db_path)
-    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
+@pytest.mark.usefixtures("db_backend")
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = new_db(tmp_path, "audit.db")
+    engine = store.make_engine(db)
+    with engine.begin() as c:
+        c.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+    engine.dispose()
     with pytest.raises(StoreError, match="newer than this auditor"):
-        store.make_engine(str(db_path))
+        store.make_engine(db)
 
 
+@pytest.mark.usefixtures("db_backend")
 def test_older_database_is_migrated_in_place_without_losing_data(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db_path = new_db(tmp_path, "audit.db")
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
         s.add(store.Recording(path="/calls/a.wav", sha256="abc", manager="Ирина"))
@@ -194,3 +200,15 @@ def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_pa
                            reviewer="boris", account_id=acc.id))
         s.commit()
         assert [r.account_id for r in s.exec(select(store.Review))] == [None, acc.id]
+
+
+def test_an_unreachable_postgresql_server_is_a_one_line_error_without_the_password() -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError, match="cannot use database") as e:
+        store.make_engine(f"postgresql://auditor:s3cret@127.0.0.1:{port}/calls")
+    assert "s3cret" not in str(e.value) and len(str(e.value).splitlines()) == 1
+    with pytest.raises(StoreError, match="cannot open database") as e:
+        store.make_engine("postgresql+nosuchdriver://auditor:s3cret@127.0.0.1/calls")
+    assert "s3cret" not in str(e.value) and "***" in str(e.value)

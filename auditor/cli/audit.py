@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -200,6 +201,11 @@ def audit(
     layout: LayoutOpt = None,
     call_log: CallLogOpt = None,
     call_log_columns: LogColumnsOpt = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Transcribe on a Dask cluster: 'local' (one "
+                                 "worker process per core on 127.0.0.1) or a scheduler's "
+                                 "tcp://HOST:8786; needs auditor[cluster].")
+    ] = None,
 ) -> None:
     """Transcribe, analyse and store every recording under a folder.
 
@@ -209,6 +215,8 @@ def audit(
     cannot be loaded); 3: some recordings failed; 130: interrupted.
 
     Example: auditor audit fixtures/recordings --db audit.db
+
+    Several machines: --db postgresql://auditor@dbhost/calls --cluster tcp://dbhost:8786
     """
     from rich.console import Console
 
@@ -230,7 +238,19 @@ def audit(
         if not quiet and output != "json":
             print_discovery_notes(found, Console(stderr=True), redact=settings.redact)
         engine = store.make_engine(settings.db)
-        auditor = Auditor(settings, engine)
+        stack = contextlib.ExitStack()
+        if cluster:
+            from auditor.audit.cluster import ClusterTranscriber, cluster_client
+
+            client = stack.enter_context(cluster_client(cluster, settings))
+            try:
+                transcriber = ClusterTranscriber(client, settings, local=cluster == "local")
+            except BaseException:
+                stack.close()
+                raise
+            auditor = Auditor(settings, engine, transcriber=transcriber)
+        else:
+            auditor = Auditor(settings, engine)
         stop = threading.Event()
 
         def _on_sigint(_sig: int, _frame: Any) -> None:
@@ -245,8 +265,9 @@ def audit(
         previous = signal.signal(signal.SIGINT, _on_sigint)
         progress = _Progress(console) if not quiet and console.is_terminal else None
         try:
-            summary = auditor.run(recordings, events=progress, stop=stop, only_short=only_short,
-                                  found=found)
+            with stack:
+                summary = auditor.run(recordings, events=progress, stop=stop,
+                                      only_short=only_short, found=found)
         finally:
             signal.signal(signal.SIGINT, previous)
             if progress is not None:

@@ -1,9 +1,11 @@
 """Recordings: the row of each audio file, found again by path (and audio under redact), and claims.
 
-Two audit runs may share a database. A recording is *claimed* with one UPDATE
-whose WHERE clause holds the condition, so two runs can never both win it; a
-claim whose owner died (a killed run on this host) or that is older than
-STALE_CLAIM is taken over.
+Two audit runs (on one machine or many) may share a database. A recording is
+*claimed* with one UPDATE whose WHERE clause holds the condition, so two runs
+can never both win it; a claim whose owner died (a killed run on this host)
+or that is older than STALE_CLAIM is taken over. Where the database has row
+locks (PostgreSQL) the row is first taken with ``SELECT ... FOR UPDATE SKIP
+LOCKED``: a run never waits on a row another run is claiming, it moves on.
 
 With redaction the stored path has phone numbers masked, so two files can
 share it ("1730540100.wav" and "1730540200.wav" are both "********00.wav"):
@@ -122,20 +124,26 @@ def claim(s: Session, row: Recording, owner: str) -> bool:
     R = Recording
     s.refresh(row)
     dead = row.claimed_by if owner_is_dead(row.claimed_by) else owner
-    result = s.execute(
-        update(R)
-        .where(col(R.id) == row.id)
-        .where(
-            or_(
-                col(R.status) != "running",
-                col(R.claimed_by).is_(None),
-                col(R.claimed_by) == owner,
-                col(R.claimed_by) == dead,
-                col(R.claimed_at) < now - STALE_CLAIM,
-            )
-        )
-        .values(status="running", claimed_by=owner, claimed_at=now)
+    claimable = (
+        col(R.id) == row.id,
+        or_(
+            col(R.status) != "running",
+            col(R.claimed_by).is_(None),
+            col(R.claimed_by) == owner,
+            col(R.claimed_by) == dead,
+            col(R.claimed_at) < now - STALE_CLAIM,
+        ),
     )
+    if s.get_bind().dialect.name == "postgresql":
+        # Lock the row if it is free to claim; a row another run holds locked
+        # (claiming it right now) is skipped rather than waited for.
+        locked = s.exec(select(R.id).where(*claimable).with_for_update(skip_locked=True))
+        if locked.first() is None:
+            s.rollback()
+            s.refresh(row)
+            return False
+    result = s.execute(update(R).where(*claimable)
+                       .values(status="running", claimed_by=owner, claimed_at=now))
     s.commit()
     s.refresh(row)
     return bool(result.rowcount)  # type: ignore[attr-defined]

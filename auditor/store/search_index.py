@@ -1,9 +1,11 @@
 """The search index: the lemmas of every transcript segment, behind a small backend protocol.
 
 On SQLite the lemmas live in an FTS5 table (``segment_fts``), one row per
-transcript segment, rowid = transcript id << 20 | segment index. Other
+transcript segment, rowid = transcript id << 20 | segment index. On
+PostgreSQL they live in a table with a ``tsvector`` column (``simple``
+configuration: the text is lemmatised already) under a GIN index. Other
 databases get a plain table searched with LIKE, slower but the same answers.
-Both are an :class:`IndexBackend`: where the rows live and how a query of
+Each is an :class:`IndexBackend`: where the rows live and how a query of
 term groups finds them. The index is kept in sync lazily: ``ensure_index``
 indexes the transcripts it has not seen (tracked in a small table) before
 each search, so the audit needs to know nothing about search. What a search
@@ -138,11 +140,54 @@ class LikeBackend:
             conn, f"SELECT id, speaker FROM segment_lemmas WHERE {where}", params)]
 
 
-BACKENDS: dict[str, IndexBackend] = {b.name: b for b in (FtsBackend(), LikeBackend())}
+class PgBackend:
+    """PostgreSQL full-text search: a tsvector of the lemmas under a GIN index.
+
+    Each query term goes through ``phraseto_tsquery('simple', ...)``, the
+    parser that built the tsvector, as FTS5 reads a quoted term as a phrase of
+    its tokens; the user's text is never parsed as tsquery syntax.
+    """
+
+    name: str = "pgfts"
+    segments, done, key = "segment_tsv", "segment_tsv_done", "id"
+    schema: tuple[str, ...] = (
+        """CREATE TABLE IF NOT EXISTS segment_tsv (
+               id BIGINT PRIMARY KEY, transcript_id INTEGER NOT NULL,
+               seg_index INTEGER NOT NULL, speaker VARCHAR(16) NOT NULL, start FLOAT NOT NULL,
+               lemmas TEXT NOT NULL, text TEXT NOT NULL,
+               tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', lemmas)) STORED)""",
+        "CREATE INDEX IF NOT EXISTS ix_segment_tsv_tsv ON segment_tsv USING GIN (tsv)",
+        "CREATE INDEX IF NOT EXISTS ix_segment_tsv_tid ON segment_tsv (transcript_id)",
+        _done_table("segment_tsv_done"),
+    )
+
+    def stored_lemmas(self, lemmas: str) -> str:
+        return lemmas
+
+    def matching(self, conn: Connection, groups: list[list[str]], any_word: bool
+                 ) -> list[tuple[int, str]]:
+        params: dict[str, str] = {}
+        parts = []
+        for g in groups:
+            alts = []
+            for t in g:
+                name = f"p{len(params)}"
+                params[name] = t
+                alts.append(f"phraseto_tsquery('simple', :{name})")
+            parts.append("(" + " || ".join(alts) + ")")
+        q = (" || " if any_word else " && ").join(parts)
+        return [(k, sp) for k, sp in _fetch(
+            conn, f"SELECT id, speaker FROM segment_tsv WHERE tsv @@ ({q})", params)]
+
+
+BACKENDS: dict[str, IndexBackend] = {b.name: b for b in (FtsBackend(), PgBackend(),
+                                                         LikeBackend())}
 
 
 def backend_for(engine: Engine) -> str:
-    """'fts' on SQLite with FTS5, else 'like'."""
+    """'fts' on SQLite with FTS5, 'pgfts' on PostgreSQL, else 'like'."""
+    if engine.dialect.name == "postgresql":
+        return "pgfts"
     if engine.dialect.name != "sqlite":
         return "like"
     with engine.connect() as conn:

@@ -1,0 +1,85 @@
+"""The worker side of a distributed audit: one loaded model per Dask worker, recordings as bytes.
+
+Imported by :mod:`auditor.audit.cluster` only when ``--cluster`` is given,
+and by the Dask workers when the first task arrives: ``distributed`` is a
+dependency of the extra ``auditor[cluster]`` only.
+
+:class:`ModelPlugin` loads the model once when a worker joins (or is
+restarted after a crash). The device is the worker's: one started with
+``--resources GPU=1`` runs on CUDA, any other on its CPU, one core per task
+slot (``--nthreads``). :func:`transcribe_bytes` writes the recording's bytes
+to a temp file (the workers need no shared folder) and transcribes it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from distributed import WorkerPlugin, get_worker
+
+from auditor.config import Settings
+from auditor.records import AudioInfo, Transcript
+
+PLUGIN = "auditor-model"
+
+
+def worker_settings(settings: Settings, nthreads: int, gpus: float) -> Settings:
+    """The driver's settings as this worker runs them: its device, its cores, its model cache."""
+    cache = os.environ.get("AUDITOR_MODEL_CACHE")
+    if cache:
+        settings = replace(settings, model_cache=Path(cache))
+    if gpus > 0:
+        compute = settings.compute_type if settings.device == "cuda" else "float16"
+        return replace(settings, device="cuda", compute_type=compute, workers=1)
+    # One CTranslate2 worker on one core per task slot: the cluster, not the
+    # model, runs files side by side.
+    return replace(settings, device="cpu", cpu_threads=max(1, nthreads), workers=max(1, nthreads))
+
+
+class ModelPlugin(WorkerPlugin):
+    """Loads the model once per worker process; the tasks use it."""
+
+    name = PLUGIN
+
+    def __init__(self, settings: Settings, ignore_sigint: bool = False) -> None:
+        self.settings = settings
+        self.ignore_sigint = ignore_sigint
+        self.transcriber: Any = None
+
+    def setup(self, worker: Any) -> None:
+        from auditor.speech.transcriber import WhisperTranscriber
+
+        if self.ignore_sigint and threading.current_thread() is threading.main_thread():
+            # A LocalCluster's workers share the terminal of the audit: its
+            # Ctrl-C is the driver's to handle (finish the files in flight).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        gpus = float(worker.state.total_resources.get("GPU", 0))
+        settings = worker_settings(self.settings, worker.state.nthreads, gpus)
+        transcriber = WhisperTranscriber(settings)
+        _ = transcriber.model  # load now, not on the first file
+        self.transcriber = transcriber
+
+    def teardown(self, worker: Any) -> None:
+        self.transcriber = None
+
+
+def transcribe_bytes(data: bytes, suffix: str, info: AudioInfo, language: str
+                     ) -> tuple[Transcript, str, str]:
+    """(transcript, mode, model id) of one recording sent as bytes; runs on a worker."""
+    plugin: Any = get_worker().plugins[PLUGIN]
+    transcriber = plugin.transcriber
+    fd, name = tempfile.mkstemp(prefix="auditor-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        doc, mode = transcriber.transcribe(Path(name), info, language)
+    finally:
+        os.unlink(name)
+    return doc, mode, transcriber.model_id
