@@ -6,7 +6,7 @@ result is marked safe for the template.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from markupsafe import Markup, escape
@@ -38,6 +38,17 @@ def _svg(width: float, height: float, title: str, body: list[str]) -> Markup:
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'{_FONT}><title>{escape(title)}</title>' + "".join(body) + "</svg>"
     )
+
+
+def percent_grid(x: Callable[[float], float], height: float) -> list[str]:
+    """Vertical grid lines and labels at 0, 25, ... 100% of a horizontal percent axis."""
+    out = []
+    for tick in range(0, 101, 25):
+        out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="24" '
+                   f'y2="{height - 26}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle" '
+                   f'fill="#666">{tick}%</text>')
+    return out
 
 
 def _legend(items: Sequence[tuple[str, str]], x: float, y: float) -> list[str]:
@@ -105,11 +116,7 @@ def coverage_chart(managers: Sequence[ManagerRow]) -> Markup:
     width = left + plot_w + 150
     x = lambda pct: left + plot_w * pct / 100.0  # noqa: E731
     body: list[str] = []
-    for tick in range(0, 101, 25):
-        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="24" '
-                    f'y2="{height - 26}" stroke="#e5e5e5"/>')
-        body.append(f'<text x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle" '
-                    f'fill="#666">{tick}%</text>')
+    body += percent_grid(x, height)
     for ri, r in enumerate(rows):
         gy = 30 + ri * group
         label = f"{r.manager} ({r.sales_calls})"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 from auditor.views.kpi import ManagerRow
-from auditor.views.reports.charts import _nice_max, _svg
+from auditor.views.reports.charts import _nice_max, _svg, percent_grid
 
 _IN, _OUT, _BAND = "#59a14f", "#e15759", "#e8f3e6"
 
@@ -26,11 +26,7 @@ def talk_share_chart(managers: Sequence[ManagerRow], lo: float, hi: float) -> Ma
     x = lambda pct: left + plot_w * pct / 100.0  # noqa: E731
     body = [f'<rect class="band" x="{x(lo):.1f}" y="24" width="{x(hi) - x(lo):.1f}" '
             f'height="{height - 50}" fill="{_BAND}"><title>norm {lo:g}-{hi:g}%</title></rect>']
-    for tick in range(0, 101, 25):
-        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="24" y2="{height - 26}" '
-                    f'stroke="#e5e5e5"/>')
-        body.append(f'<text x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle" '
-                    f'fill="#666">{tick}%</text>')
+    body += percent_grid(x, height)
     for i, r in enumerate(rows):
         share = r.scores.talk_share or 0.0
         y = 30 + i * (bar + 8)
