@@ -29,10 +29,9 @@ from __future__ import annotations
 import bisect
 import functools
 import statistics
-import tomllib
 from typing import TYPE_CHECKING, Any
 
-from auditor.errors import ConfigError
+from auditor.analysis.rules import model_toml, toml_number
 from auditor.records import CallMetrics, Segment, Transcript
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,19 +44,11 @@ Span = tuple[float, float]
 @functools.cache
 def metrics_settings() -> dict[str, Any]:
     """models/metrics.toml: how the metrics are measured, and the norms."""
-    from auditor.analysis.rules import _models_root
-
-    try:
-        return tomllib.loads(str(_models_root().joinpath(METRICS_FILE).read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"{METRICS_FILE} cannot be read: {e}") from None
+    return model_toml(METRICS_FILE)
 
 
 def _number(section: str, key: str) -> float:
-    try:
-        return float(metrics_settings()[section][key])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(f"{METRICS_FILE}: [{section}] {key} is missing or not a number") from None
+    return toml_number(METRICS_FILE, metrics_settings(), section, key)
 
 
 def measure(key: str) -> float:

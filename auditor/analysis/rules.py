@@ -201,21 +201,31 @@ def read_rule_files(language: str) -> dict[str, Any]:
     return out
 
 
+def model_toml(name: str) -> dict[str, Any]:
+    """A TOML file at the top of the rule models (decision.toml, metrics.toml)."""
+    try:
+        return tomllib.loads(str(_models_root().joinpath(name).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{name} cannot be read: {e}") from None
+
+
+def toml_number(name: str, data: dict[str, Any], section: str, key: str) -> float:
+    """data[section][key] of the file ``name`` as a number; a missing one is an error."""
+    try:
+        return float(data[section][key])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{name}: [{section}] {key} is missing or not a number") from None
+
+
 @functools.cache
 def decision_settings() -> dict[str, Any]:
     """models/decision.toml: when the audio cannot support a judgement, and the thresholds."""
-    try:
-        return tomllib.loads(str(_models_root().joinpath(DECISION_FILE).read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"{DECISION_FILE} cannot be read: {e}") from None
+    return model_toml(DECISION_FILE)
 
 
 def threshold(section: str, key: str) -> float:
     """A number from models/decision.toml; a missing one is an error (the code states no default)."""
-    try:
-        return float(decision_settings()[section][key])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(f"{DECISION_FILE}: [{section}] {key} is missing or not a number") from None
+    return toml_number(DECISION_FILE, decision_settings(), section, key)
 
 
 @functools.cache
