@@ -150,8 +150,7 @@ def analyze(transcript: Transcript, settings: Settings | None = None,
         verdict=verdict,
         stages=stages,
         duration_s=duration,
-        ruleset_version=f"{p.rules.version}+{models_version()}+"
-                        f"{checklist_version(settings, p.language)}",
+        ruleset_version=_version(p.rules.version, p.language, settings),
         language=p.language,
         call_type_evidence=ct.evidence,
         call_type_reason=ct.reason,
@@ -198,7 +197,12 @@ def cannot_judge(transcript: Transcript, p: Prepared) -> str | None:
 def ruleset_version(language: str, settings: Settings | None = None) -> str:
     """Version string of the rules (and checklist) used for a language ('ru', 'en-US', ...)."""
     lang = resolve_language(language)
-    return f"{rules_version(lang)}+{models_version()}+{checklist_version(settings, lang)}"
+    return _version(rules_version(lang), lang, settings)
+
+
+def _version(rules: str, language: str, settings: Settings | None) -> str:
+    """The analysis version: rules, call-type model, checklist and norms (rescore compares it)."""
+    return f"{rules}+{models_version()}+{checklist_version(settings, language)}"
 
 
 def no_speech_analysis(transcript: Transcript, settings: Settings | None = None) -> CallAnalysis:
