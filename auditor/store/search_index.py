@@ -19,7 +19,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -79,6 +79,26 @@ def _done_table(name: str) -> str:
             "version INTEGER NOT NULL, segments INTEGER NOT NULL)")
 
 
+def _bound_terms(groups: list[list[str]], any_word: bool, term: Callable[[str], str],
+                 value: Callable[[str], str], or_: str, and_: str) -> tuple[str, dict[str, str]]:
+    """Groups of alternative terms as one SQL expression over bound parameters.
+
+    ``term(name)`` is the SQL test of one parameter, ``value(term)`` its bound
+    value; a group matches on any of its terms, the groups combine with
+    ``and_`` (or ``or_`` when ``any_word``).
+    """
+    params: dict[str, str] = {}
+    parts = []
+    for g in groups:
+        alts = []
+        for t in g:
+            name = f"p{len(params)}"
+            params[name] = value(t)
+            alts.append(term(name))
+        parts.append("(" + or_.join(alts) + ")")
+    return (or_ if any_word else and_).join(parts), params
+
+
 class FtsBackend:
     """SQLite FTS5: a MATCH query over the lemmas column."""
 
@@ -126,16 +146,9 @@ class LikeBackend:
 
     def matching(self, conn: Connection, groups: list[list[str]], any_word: bool
                  ) -> list[tuple[int, str]]:
-        params: dict[str, str] = {}
-        clauses = []
-        for g in groups:
-            alts = []
-            for t in g:
-                name = f"p{len(params)}"
-                params[name] = "% " + re.sub(r"([!%_])", r"!\1", t) + " %"
-                alts.append(f"lemmas LIKE :{name} ESCAPE '!'")
-            clauses.append("(" + " OR ".join(alts) + ")")
-        where = (" OR " if any_word else " AND ").join(clauses)
+        where, params = _bound_terms(
+            groups, any_word, lambda n: f"lemmas LIKE :{n} ESCAPE '!'",
+            lambda t: "% " + re.sub(r"([!%_])", r"!\1", t) + " %", " OR ", " AND ")
         return [(k, sp) for k, sp in _fetch(
             conn, f"SELECT id, speaker FROM segment_lemmas WHERE {where}", params)]
 
@@ -166,16 +179,8 @@ class PgBackend:
 
     def matching(self, conn: Connection, groups: list[list[str]], any_word: bool
                  ) -> list[tuple[int, str]]:
-        params: dict[str, str] = {}
-        parts = []
-        for g in groups:
-            alts = []
-            for t in g:
-                name = f"p{len(params)}"
-                params[name] = t
-                alts.append(f"phraseto_tsquery('simple', :{name})")
-            parts.append("(" + " || ".join(alts) + ")")
-        q = (" || " if any_word else " && ").join(parts)
+        q, params = _bound_terms(groups, any_word, lambda n: f"phraseto_tsquery('simple', :{n})",
+                                 lambda t: t, " || ", " && ")
         return [(k, sp) for k, sp in _fetch(
             conn, f"SELECT id, speaker FROM segment_tsv WHERE tsv @@ ({q})", params)]
 
