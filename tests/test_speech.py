@@ -28,6 +28,9 @@ from tests.conftest import FIXTURES
 
 CALL = FIXTURES / "real" / "phone-call-ru.wav"
 META = json.loads((FIXTURES / "real" / "phone-call-ru.json").read_text(encoding="utf-8"))
+# The 16 kHz detector at threshold 0.5 the product used before issue 11.
+OLD_DETECTOR = {"vad_detector": "silero-16k", "vad_threshold": 0.5,
+                "vad_min_silence_ms": 160, "vad_adaptive": False}
 
 
 def _words(text: str) -> list[str]:
@@ -61,9 +64,7 @@ def _quiet(side: str, margin: float = 1.0) -> list[tuple[float, float]]:
 def transcribed(model_cache: Path) -> dict[str, Transcript]:
     """The fixture call: default settings, the old 16 kHz detector, and no VAD at all."""
     out = {}
-    for name, kw in (("default", {}),
-                     ("old", {"vad_detector": "silero-16k", "vad_threshold": 0.5,
-                              "vad_min_silence_ms": 160, "vad_adaptive": False}),
+    for name, kw in (("default", {}), ("old", OLD_DETECTOR),
                      ("novad", {"vad": False})):
         tr = WhisperTranscriber(Settings(model_cache=model_cache, **kw))
         out[name], mode = tr.transcribe(CALL, probe(CALL), "ru")
@@ -80,6 +81,19 @@ def _text(doc: Transcript, side: str) -> str:
     return " ".join(s.text for s in doc.segments if s.speaker == side)
 
 
+def _sent_share(side: str, **settings: Any) -> list[tuple[tuple[float, float], float]]:
+    """For each reference speech region of a side, the share of it the detector sends on."""
+    audio = decode(CALL, True)[("manager", "client").index(side)]
+    speech = vad.detect(audio, vad.VadOptions.from_settings(Settings(**settings)))
+    sent = speech.frames_of(speech.chunks)
+    out = []
+    for r in META["regions"]:
+        if r["channel"] == side and r["kind"] == "speech":
+            a, b = int(r["start"] / vad.FRAME_S), int(r["end"] / vad.FRAME_S)
+            out.append(((r["start"], r["end"]), float(sent[a:b].mean())))
+    return out
+
+
 @pytest.mark.slow
 def test_quiet_narrowband_channel_beside_a_loud_one_keeps_its_speech(
         transcribed: dict[str, Transcript]) -> None:
@@ -88,21 +102,26 @@ def test_quiet_narrowband_channel_beside_a_loud_one_keeps_its_speech(
     client = _recall(_reference("client"), _text(doc, "client"))
     assert manager >= 0.7, _text(doc, "manager")
     assert client >= 0.5, _text(doc, "client")
-    # Close to the reference words a decode of the whole channel (no VAD)
-    # recognises: the detector loses next to nothing. The client says 28
-    # words here, so "close" is at most 3 words fewer (two decodes of the same
-    # audio differ by a word or two); benchmarks/recall.py measures the
-    # 5-point promise on 539 client words.
-    ref = _reference("client")
-    novad = _recall(ref, _text(transcribed["novad"], "client"))
-    assert client >= novad - 3 / len(_words(ref)), (client, novad, _text(doc, "client"))
+    # The detector sends the recogniser every stretch where somebody speaks:
+    # at least 95% of each reference speech region, on both channels. (This is
+    # the detector's own output, the same on every CPU; how many of the words
+    # sent Whisper then gets right moves by a few words between CPUs on 28
+    # client words, so benchmarks/recall.py measures the "within 5 points of
+    # no VAD" promise on 539 client words.)
+    for side in ("manager", "client"):
+        for (a, b), share in _sent_share(side):
+            assert share >= 0.95, (side, a, b, share)
     # The client's words right after the hold music are there too (the
     # detector's memory of the music used to silence them).
     after_hold = [s for s in doc.segments if s.speaker == "client" and s.start > 68]
     assert sum(len(_words(s.text)) for s in after_hold) >= 8, after_hold
-    # What the old detector (16 kHz, threshold 0.5) lets through is less.
+    # The old detector (16 kHz, threshold 0.5) sent well under two thirds of
+    # the client's speech, the stretch after the hold music nearly not at all,
+    # and fewer of the client's words came through.
+    old_shares = [share for _, share in _sent_share("client", **OLD_DETECTOR)]
+    assert min(old_shares) < 0.6, old_shares
     old = _recall(_reference("client"), _text(transcribed["old"], "client"))
-    assert client > old + 0.15, (client, old)
+    assert client > old, (client, old)
 
 
 @pytest.mark.slow
