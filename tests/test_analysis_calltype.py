@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.analysis import analyze
+from auditor.analysis import analyze, engine
+from auditor.analysis.model import CallTypeModel
+from auditor.records import CALL_TYPES
 from tests.test_analysis_stages import FULL_EN, FULL_RU, call
 
 NO_CONTACT = [
@@ -51,6 +53,19 @@ NO_CONTACT = [
         ("m", "Hi, is that Mr Collins? It's Amy from SecureNet IT."),
         ("c", "Sorry, I'm about to go into a meeting, can you call me tomorrow morning?"),
         ("m", "Of course, I'll call you tomorrow.")]),
+    # Busy, with the call-back request lost: the recogniser misheard "наберите"
+    # ("на береге"), so only the busy words remain.
+    ("ru", "busy, misheard", [
+        ("c", "Да,"),
+        ("c", "да, да, помню, слушайте, я на собрание сейчас вообще не могу,"),
+        ("c", "на береге после четырех, хорошо,"),
+        ("m", "После четырех понял."),
+        ("c", "все, давайте.")]),
+    ("en", "busy", [
+        ("c", "Hello?"),
+        ("m", "Hi, Dr Patel? It's Sam from MedSupply."),
+        ("c", "Sorry, I can't right now, I've got a patient."),
+        ("m", "No problem, sorry.")]),
     ("ru", "bad line", [
         ("c", "Алло."),
         ("m", "Алло, добрый день, это Дмитрий, «ПакСервис»."),
@@ -79,6 +94,40 @@ def test_client_who_is_busy_but_talks_is_a_sales_call():
     result = analyze(call(turns, "ru", duration=100))
     assert result.call_type == "new_client"
     assert result.stages_found == ["profile", "presentation", "next_step"]
+
+
+@pytest.mark.parametrize("lang,turns", [
+    ("ru", [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
+            ("m", "Четыре двести."),
+            ("c", "Ага, понятно. Спасибо."),
+            ("m", "До свидания.")]),
+    ("en", [("c", "Hi, how much is a pallet to Leeds?"),
+            ("m", "Ninety pounds."),
+            ("c", "Okay, thanks."),
+            ("m", "Bye.")]),
+])
+def test_enquiry_answered_with_a_bare_price_is_a_missed_opportunity(lang, turns):
+    """Few words and no stages look like no contact to the model; with no
+    no-contact cue heard, it is the leaked client of a short sales call."""
+    result = analyze(call(turns, lang, duration=30))
+    assert result.call_type == "new_client", result.call_type_reason
+    assert result.verdict == "missed_opportunity"
+
+
+def test_no_contact_needs_a_no_contact_cue_however_sure_the_model_is():
+    """A model sure it is "no contact" (as the held-out model is of short enquiries
+    heard through a phone line) does not hide a conversation nobody called off."""
+    sure_of_no_contact = CallTypeModel(classes=CALL_TYPES, features=(), mean=(), scale=(),
+                                       weights=((),) * len(CALL_TYPES), bias=(1.0, 0.0, 0.0, 4.0))
+    enquiry = [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
+               ("m", "Четыре двести."), ("c", "Ага, понятно. Спасибо."), ("m", "До свидания.")]
+    result = engine.analyze(call(enquiry, "ru", duration=30), model=sure_of_no_contact)
+    assert result.call_type == "new_client", result.call_type_reason
+    assert result.verdict == "missed_opportunity"
+    # Where a no-contact cue was heard, the model's reading stands.
+    busy = [("c", "Да, слушаю."), ("c", "Слушайте, я на совещании, сейчас не могу."),
+            ("m", "Понял, извините.")]
+    assert engine.analyze(call(busy, "ru", duration=20), model=sure_of_no_contact).call_type == "no_contact"
 
 
 @pytest.mark.parametrize("lang,turns", [

@@ -349,3 +349,20 @@ def test_a_pitch_that_opens_with_smotrite_u_nas_is_a_presentation():
     # the same visit, told as a bare instruction, is not
     bare = opening[:2] + [("m", "Приходите всей группой в одно утро.")]
     assert "presentation" not in analyze(call(bare, "ru")).stages_found
+
+
+def test_proposing_the_next_step_is_not_yet_a_presentation():
+    """"Let's do this: I'll make a free test by Friday" proposes the next step; what it
+    says of the offer counts for less (decision.toml proposal_weight)."""
+    opening = [("m", "Добрый день, Ольга, бюро «Лингва». Вы по переводу документации писали?"),
+               ("c", "Да, нам нужен перевод с китайского, срочно."),
+               ("m", "А какой у вас объём и к какому сроку?"),
+               ("c", "Страниц сорок, к концу месяца.")]
+    proposal = ("m", "Предлагаю так: до пятницы я бесплатно делаю тестовый перевод, "
+                     "в понедельник созвонимся.")
+    result = analyze(call(opening + [proposal, ("c", "Хорошо, давайте.")], "ru"))
+    assert "next_step" in result.stages_found
+    assert "presentation" not in result.stages_found, result.stages["presentation"].reason
+    # the same offer told as what the company does is one
+    pitch = ("m", "Тестовый перевод мы делаем бесплатно, и у нас свои технические переводчики.")
+    assert "presentation" in analyze(call(opening + [pitch], "ru")).stages_found

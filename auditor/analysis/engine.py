@@ -98,8 +98,8 @@ def _mean(a: float | None, b: float | None) -> float | None:
 def prepare(transcript: Transcript) -> Prepared | None:
     """The dialogue, stage evidence and features of a transcript (None: no speech)."""
     segments = [s for s in transcript.segments if s.text.strip()]
-    if not segments:
-        return None
+    if not any(_LETTER.search(s.text) for s in segments):
+        return None  # nothing said: silence, ringing, or only punctuation ("…")
     asr = recognised(transcript)
     if asr:
         segments = merge_turns(segments)

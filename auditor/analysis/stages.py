@@ -211,6 +211,8 @@ def _score_presentation(dialogue: Dialogue) -> StageScore:
             weight = sum(rules.cues[k].weight for k in keys) * manager_weight(turn)
             if clause.has_section("introduction"):
                 weight *= threshold("stages", "introduction_weight")
+            if _proposes_next_step(clause):
+                weight *= threshold("stages", "proposal_weight")
             if weight <= threshold("stages", "min_clause_weight"):
                 continue
             # A mono call's inferred roles are not sure enough to rule out the
@@ -234,6 +236,12 @@ def _score_presentation(dialogue: Dialogue) -> StageScore:
         else:
             sc.why_not = "the manager said nothing about the company, product or its value"
     return sc
+
+
+def _proposes_next_step(clause: Clause) -> bool:
+    """A call, meeting, trial or sending proposed ("I'll make a free test by Friday");
+    an order mentioned ("free delivery on orders over ...") is not a proposal."""
+    return any(h.key != "next_step.order" for h in clause.section_hits("next_step"))
 
 
 def _short_clause(turn: Turn, clause: Clause) -> bool:
