@@ -264,10 +264,10 @@ def _open_questions(d: TurnReader, c: Checklist, item: dict[str, Any]) -> Found:
         asked = [q for q in t.clauses if q.question or q.maybe_question]
         if not asked or not d.holds_any(t, ow.stems):
             continue
-        at = [i for i, (form, lemma) in enumerate(zip(forms.lower, forms.lemma, strict=True))
-              if (form in ow.forms or lemma in ow.forms) and not t.doc[i].is_punct]
+        low, lem, words = forms.lower, forms.lemma, ow.forms
         for q in asked:
-            if any(q.start <= i < q.end for i in at):
+            if any((low[i] in words or lem[i] in words) and not t.doc[i].is_punct
+                   for i in range(q.start, q.end)):
                 ev.append(_evidence(t, q.start, "open question"))
     met = len(ev) >= need
     return met, ev[:_MAX_QUOTES], f"{len(ev)} open question(s), {need} needed"

@@ -67,7 +67,8 @@ def union(spans: list[Span]) -> list[Span]:
     out: list[Span] = []
     for a, b in sorted(spans):
         if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))
     return out
@@ -108,8 +109,10 @@ def monologue(own: list[Span], other: list[Span]) -> float:
         if broken:
             start = a
         assert start is not None
-        last_end = max(last_end, b)
-        best = max(best, b - start)
+        if b > last_end:
+            last_end = b
+        if b - start > best:
+            best = b - start
     return best
 
 
