@@ -6,7 +6,9 @@ checklist.toml next to auditor.toml; a ``{lang}`` in the path is the call's
 language). The file format and the kinds of item are described at the top of
 models/ru/checklist.toml. The file's hash is part of the analysis version, so
 an edit makes ``rescore`` re-run. The score itself is records.checklist_score,
-so that a reviewer's correction of an item moves it the same way.
+so that a reviewer's correction of an item moves it the same way. Phrases are
+matched by auditor.analysis.phrases, each list prepared once per loaded
+checklist (``Checklist.part``).
 """
 
 from __future__ import annotations
