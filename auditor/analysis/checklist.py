@@ -6,7 +6,9 @@ checklist.toml next to auditor.toml; a ``{lang}`` in the path is the call's
 language). The file format and the kinds of item are described at the top of
 models/ru/checklist.toml. The file's hash is part of the analysis version, so
 an edit makes ``rescore`` re-run. The score itself is records.checklist_score,
-so that a reviewer's correction of an item moves it the same way.
+so that a reviewer's correction of an item moves it the same way. Phrases are
+matched by auditor.analysis.phrases, each list prepared once per loaded
+checklist (``Checklist.part``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import functools
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.analysis.metrics import call_metrics, norms
 from auditor.analysis.nlp import fold, pipeline
+from auditor.analysis.phrases import Phrases, TurnReader, phrases, word_list
 from auditor.errors import ConfigError
 from auditor.records import (
     SCORED,
@@ -41,6 +45,7 @@ KINDS = ("stage", "greeting", "client_name", "talk_share", "open_questions", "ne
          "stop")
 CHECKLIST_FILE = "checklist.toml"
 _MAX_QUOTES = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,24 @@ class Checklist:
     items: tuple[dict[str, Any], ...]
     source: str
     language: str = ""
+    _prepared: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False,
+                                                         repr=False)
+
+    def part(self, language: str, item: dict[str, Any], name: str,
+             prepare: Callable[[str, tuple[str, ...]], T]) -> T:
+        """An item's word or phrase list ``name``, prepared once per checklist and language."""
+        key = (language, str(item["key"]), name)
+        if key not in self._prepared:
+            self._prepared[key] = prepare(language, tuple(item.get(name, [])))
+        out: T = self._prepared[key]
+        return out
+
+    def phrases(self, language: str, item: dict[str, Any], name: str) -> Phrases:
+        return self.part(language, item, name, phrases)
+
+    def words(self, language: str, item: dict[str, Any], name: str) -> frozenset[str]:
+        """An item's single words, folded."""
+        return self.part(language, item, name, lambda _lang, w: frozenset(fold(x) for x in w))
 
 
 def checklist_path(settings: Settings | None, language: str) -> str:
@@ -136,105 +159,6 @@ def _metrics_hash(root: Any, name: str) -> str:
         raise ConfigError(f"{name} cannot be read: {e}") from None
 
 
-# --- phrases ------------------------------------------------------------------------
-
-
-# A turn's words as spaCy string hashes, read in one call (Doc.to_array):
-# (token index, lower-case form, lemma, original spelling); punctuation left out.
-Words = list[tuple[int, int, int, int]]
-# (phrases by their first word, phrases starting with "*", the start of the
-# longest word of each phrase: a turn whose text has none of these holds none
-# of the phrases, as a word form or as a lemma of the same stem)
-Compiled = tuple[dict[int, tuple[tuple[int, ...], ...]], tuple[tuple[int, ...], ...],
-                 tuple[str, ...]]
-_STEM = 4
-_ANY = 0  # "*" in a phrase: any one word
-
-
-def _hash(word: str) -> int:
-    from spacy.strings import hash_string  # type: ignore[attr-defined]
-
-    return int(hash_string(fold(word)))
-
-
-@functools.cache
-def _compiled(language: str, phrases: tuple[str, ...]) -> Compiled:
-    """The phrases as word hashes, by their first word ("*" first: tried everywhere)."""
-    by_first: dict[int, list[tuple[int, ...]]] = {}
-    wild = []
-    anchors = set()
-    for phrase in phrases:
-        tokens = [t.text for t in pipeline(language).tokenizer(phrase)
-                  if not t.is_punct or t.text == "*"]
-        pw = tuple(_ANY if w == "*" else _hash(w) for w in tokens)
-        if not pw:
-            continue
-        anchors.add(fold(max((w for w in tokens if w != "*"), key=len, default=""))[:_STEM])
-        if pw[0] == _ANY:
-            wild.append(pw)
-        else:
-            by_first.setdefault(pw[0], []).append(pw)
-    return {k: tuple(v) for k, v in by_first.items()}, tuple(wild), tuple(sorted(anchors))
-
-
-@functools.cache
-def _hashes(words: tuple[str, ...]) -> frozenset[int]:
-    return frozenset(_hash(w) for w in words)
-
-
-def find_phrase(language: str, words: Words, phrases: list[str]) -> int | None:
-    """The token index where one of the phrases starts in a turn's words, or None."""
-    by_first, wild, _anchors = _compiled(language, tuple(phrases))
-    n = len(words)
-    for k, (index, form, lemma, _orth) in enumerate(words):
-        cands = by_first.get(form, ()) + (by_first.get(lemma, ()) if lemma != form else ()) + wild
-        for pw in cands:
-            if k + len(pw) <= n and all(p == _ANY or p in (words[k + j][1], words[k + j][2])
-                                        for j, p in enumerate(pw)):
-                return index
-    return None
-
-
-class _Turns:
-    """The dialogue's turns with what several items read of them, computed once."""
-
-    def __init__(self, dialogue: Dialogue) -> None:
-        self.language = dialogue.language
-        self.all = dialogue.turns
-        self.manager = [t for t in dialogue.turns if t.role == "manager"]
-        self._words: dict[int, Words] = {}
-        self._text: dict[int, str] = {}
-
-    def _array(self, t: Turn) -> Any:
-        from spacy.attrs import IS_PUNCT, LEMMA, LOWER, ORTH
-
-        return t.doc.to_array([IS_PUNCT, LOWER, LEMMA, ORTH])
-
-    def words(self, t: Turn) -> Words:
-        if t.index not in self._words:
-            rows = self._array(t).tolist() if len(t.doc) else []
-            self._words[t.index] = [(i, low, lem, orth) for i, (punct, low, lem, orth)
-                                    in enumerate(rows) if not punct]
-        return self._words[t.index]
-
-    def find(self, t: Turn, phrases: list[str]) -> int | None:
-        anchors = _compiled(self.language, tuple(phrases))[2]
-        # Most turns hold no word of any phrase: one set test.
-        if not self.holds_any(t, anchors):
-            return None
-        return find_phrase(self.language, self.words(t), phrases)
-
-    def holds_any(self, t: Turn, stems: tuple[str, ...]) -> bool:
-        """Whether a turn's text has one of these word starts (a cheap test before the words)."""
-        if t.index not in self._text:
-            self._text[t.index] = fold(t.segment.text)  # the Doc's text, without rebuilding it
-        text = self._text[t.index]
-        return any(stem in text for stem in stems)
-
-    def text(self, t: Turn, orth: int) -> str:
-        return str(t.doc.vocab.strings[orth])
-
-
 def _evidence(turn: Turn, token: int | None, cue: str) -> Evidence:
     clause = next((c for c in turn.clauses if token is not None and c.start <= token < c.end),
                   None)
@@ -244,17 +168,21 @@ def _evidence(turn: Turn, token: int | None, cue: str) -> Evidence:
                     cue)
 
 
-# --- the items ----------------------------------------------------------------------
+# --- the items ---------------------------------------------------------------------
 
 
-def _greeting(d: _Turns, item: dict[str, Any]) -> tuple[bool, list[Evidence], str]:
+Found = tuple[bool, list[Evidence], str]
+
+
+def _greeting(d: TurnReader, c: Checklist, item: dict[str, Any]) -> Found:
     within = float(item.get("within_s", 30))
+    parts = {part: c.phrases(d.language, item, part) for part in ("company", "name")}
     found: dict[str, Evidence] = {}
     for t in d.manager:
         if t.segment.start > within:
             break
-        for part in ("company", "name"):
-            at = d.find(t, list(item.get(part, [])))
+        for part, ph in parts.items():
+            at = d.find(t, ph)
             if part not in found and at is not None:
                 found[part] = _evidence(t, at, part)
         if "company" in found and "name" not in found and d.language == "ru":
@@ -268,30 +196,32 @@ def _greeting(d: _Turns, item: dict[str, Any]) -> tuple[bool, list[Evidence], st
                              if missing else "")
 
 
+@functools.lru_cache(maxsize=20000)
 def _is_first_name(language: str, word: str) -> bool:
     if not word[:1].isupper() or not word.isalpha() or len(word) < 2:
         return False
-    return language != "ru" or _russian_name(word.lower())
-
-
-@functools.lru_cache(maxsize=20000)
-def _russian_name(word: str) -> bool:
+    if language != "ru":
+        return True
     morph = pipeline("ru").get_pipe("lemmatizer")._morph  # type: ignore[attr-defined]
     return any("Name" in p.tag and p.is_known and p.score >= 0.25
-               for p in morph.parse(word))
+               for p in morph.parse(word.lower()))
 
 
 _CAPITALISED = re.compile(r"(?:([^\W\d_][\w'’-]*)[^\w]+)?\b([A-ZА-ЯЁ][a-zа-яё]+)\b")
+_CAPITAL_WORD = re.compile(r"\b[A-ZА-ЯЁ][a-zа-яё]+\b")  # the second group of _CAPITALISED
 
 
-def _names(d: _Turns, t: Turn) -> list[tuple[str, int, str]]:
+def _names(d: TurnReader, t: Turn) -> list[tuple[str, int, str]]:
     """(folded word before, token index, text) of each first name in a turn.
 
     Read from the turn's text: only capitalised words can be names, and the
-    dictionary is asked only about those.
+    dictionary is asked only about those (a turn with none is left at that).
     """
+    text = t.segment.text
+    if not any(_is_first_name(d.language, w) for w in _CAPITAL_WORD.findall(text)):
+        return []
     out = []
-    for m in _CAPITALISED.finditer(t.segment.text):
+    for m in _CAPITALISED.finditer(text):
         before, word = m.group(1), m.group(2)
         if (before or d.language == "ru") and _is_first_name(d.language, word):
             span = t.doc.char_span(m.start(2), m.end(2), alignment_mode="expand")
@@ -299,20 +229,21 @@ def _names(d: _Turns, t: Turn) -> list[tuple[str, int, str]]:
     return out
 
 
-def _greeting_turn(d: _Turns, greeting: dict[str, Any] | None) -> int | None:
+def _greeting_turn(d: TurnReader, greeting: dict[str, Any] | None) -> int | None:
     """The manager's first turn, when it falls in the greeting's first seconds."""
     within = float((greeting or {}).get("within_s", 30))
     first = next(iter(d.manager), None)
     return first.index if first is not None and first.segment.start <= within else None
 
 
-def _client_name(d: _Turns, item: dict[str, Any], greeting: dict[str, Any] | None
-                 ) -> tuple[bool, list[Evidence], str]:
-    after = {fold(w) for w in item.get("address_after", [])}
-    own = {fold(w) for w in item.get("own_before", [])}
+def _client_name(d: TurnReader, c: Checklist, item: dict[str, Any],
+                 greeting: dict[str, Any] | None) -> Found:
+    after = c.words(d.language, item, "address_after")
+    own = c.words(d.language, item, "own_before")
+    ask = c.phrases(d.language, item, "ask")
     intro = _greeting_turn(d, greeting)
     for t in d.manager:
-        at = d.find(t, list(item.get("ask", [])))
+        at = d.find(t, ask)
         if at is not None:
             return True, [_evidence(t, at, "asked")], ""
         for prev, at, text in _names(d, t):
@@ -324,41 +255,52 @@ def _client_name(d: _Turns, item: dict[str, Any], greeting: dict[str, Any] | Non
     return False, [], "the manager neither asked nor used the client's name"
 
 
-def _open_questions(d: _Turns, item: dict[str, Any]) -> tuple[bool, list[Evidence], str]:
-    open_words = tuple(item.get("open_words", []))
-    words, stems = _hashes(open_words), tuple(fold(w)[:_STEM] for w in open_words)
+def _open_questions(d: TurnReader, c: Checklist, item: dict[str, Any]) -> Found:
+    ow = c.part(d.language, item, "open_words", word_list)
     need = int(item.get("min", 1))
     ev: list[Evidence] = []
     for t in d.manager:
-        asked = [c for c in t.clauses if c.question or c.maybe_question]
-        if not asked or not d.holds_any(t, stems):
+        forms = t.forms
+        if ow.forms.isdisjoint(forms.words):
+            continue  # no open question word in the turn at all
+        asked = [q for q in t.clauses if q.question or q.maybe_question]
+        if not asked or not d.holds_any(t, ow.stems):
             continue
-        tw = d.words(t)
-        for c in asked:
-            if any(c.start <= i < c.end and (form in words or lemma in words)
-                   for i, form, lemma, _ in tw):
-                ev.append(_evidence(t, c.start, "open question"))
+        low, lem, words = forms.lower, forms.lemma, ow.forms
+        for q in asked:
+            if any((low[i] in words or lem[i] in words) and not t.doc[i].is_punct
+                   for i in range(q.start, q.end)):
+                ev.append(_evidence(t, q.start, "open question"))
     met = len(ev) >= need
     return met, ev[:_MAX_QUOTES], f"{len(ev)} open question(s), {need} needed"
 
 
-def _next_step_time(d: _Turns) -> tuple[bool, list[Evidence], str]:
+def _next_step_time(d: TurnReader) -> Found:
+    """A clause with a next step and a time; failing one, a turn with both."""
+    turn = None
     for t in d.all:
+        step = time = False
         for c in t.clauses:
-            if c.hits and c.has_section("next_step") and c.has_section("time"):
+            cs = ct = False  # c.has_section("next_step"), c.has_section("time") in one pass
+            for h in c.hits:
+                if not h.negated:
+                    cs = cs or h.key.startswith("next_step.")
+                    ct = ct or h.key.startswith("time.")
+            if cs and ct:
                 return True, [_evidence(t, c.start, "next step with a time")], ""
-    for t in d.all:
-        if t.has_section("next_step") and t.has_section("time"):
-            return True, [_evidence(t, t.clauses[0].start if t.clauses else None,
-                                    "next step with a time")], ""
+            step, time = step or cs, time or ct
+        if turn is None and step and time:
+            turn = t
+    if turn is not None:
+        return True, [_evidence(turn, turn.clauses[0].start, "next step with a time")], ""
     return False, [], "no next step with a date or time"
 
 
-def _stop(d: _Turns, item: dict[str, Any]) -> tuple[bool, list[Evidence], str]:
+def _stop(d: TurnReader, c: Checklist, item: dict[str, Any]) -> Found:
     ev = []
-    phrases = list(item.get("phrases", []))
+    ph = c.phrases(d.language, item, "phrases")
     for t in d.manager:
-        at = d.find(t, phrases)
+        at = d.find(t, ph)
         if at is not None:
             ev.append(_evidence(t, at, "stop phrase"))
     return bool(ev), ev[:_MAX_QUOTES], ""
@@ -384,7 +326,7 @@ def evaluate(checklist: Checklist, dialogue: Dialogue, stages: dict[str, StageRe
     """Every item of the checklist, met or not, with its evidence."""
     out = []
     greeting = next((i for i in checklist.items if i["kind"] == "greeting"), None)
-    d = _Turns(dialogue)
+    d = TurnReader(dialogue)
     for item in checklist.items:
         kind, key = item["kind"], str(item["key"])
         weight = float(item["weight"])
@@ -394,13 +336,14 @@ def evaluate(checklist: Checklist, dialogue: Dialogue, stages: dict[str, StageRe
             met, ev = bool(st and st.found), list(st.evidence[:_MAX_QUOTES]) if st else []
             why = st.reason if st else "no such stage"
         elif kind == "greeting":
-            met, ev, why = _greeting(d, item)
+            met, ev, why = _greeting(d, checklist, item)
         elif kind == "client_name":
-            met, ev, why = _client_name(d, item, greeting)
+            met, ev, why = _client_name(d, checklist, item, greeting)
         elif kind == "talk_share":
             share = metrics.manager_talk_pct if metrics else None
-            lo = float(item.get("min", norms()["talk_share_min"]))
-            hi = float(item.get("max", norms()["talk_share_max"]))
+            band = norms()
+            lo = float(item.get("min", band["talk_share_min"]))
+            hi = float(item.get("max", band["talk_share_max"]))
             if share is None:
                 met, ev, why = False, [], "not measurable on this recording (not scored)"
                 weight = 0.0
@@ -408,10 +351,10 @@ def evaluate(checklist: Checklist, dialogue: Dialogue, stages: dict[str, StageRe
                 met, ev = lo <= share <= hi, []
                 why = f"manager {share:.0f}% of the talk time (band {lo:.0f}-{hi:.0f}%)"
         elif kind == "open_questions":
-            met, ev, why = _open_questions(d, item)
+            met, ev, why = _open_questions(d, checklist, item)
         elif kind == "next_step_time":
             met, ev, why = _next_step_time(d)
         else:
-            met, ev, why = _stop(d, item)
+            met, ev, why = _stop(d, checklist, item)
         out.append(ChecklistItem(key, label, weight, met, ev, why))
     return out

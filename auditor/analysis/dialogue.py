@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.analysis.rules import Hit, RuleSet
+from auditor.analysis.rules import Forms, Hit, RuleSet
 from auditor.records import Segment
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,6 +72,7 @@ class Turn:
     clauses: list[Clause]
     p_manager: float
     attributed: bool
+    forms: Forms  # the Doc's lower-case forms and lemmas (RuleSet.match)
 
     @property
     def speaker(self) -> str:
@@ -132,7 +133,7 @@ def build_dialogue(segments: list[Segment], docs: list[Doc], rules: RuleSet,
     short = int(qcfg.get("short_clause", 10))
     turns: list[Turn] = []
     for i, (seg, doc) in enumerate(zip(segments, docs, strict=True)):
-        hits = rules.match(doc)
+        hits, forms = rules.match(doc)
         spans = _clause_spans(doc, markers)
         clauses = []
         punctuated = any(t.text in _SENT_END or "?" in t.text for t in doc)
@@ -154,7 +155,7 @@ def build_dialogue(segments: list[Segment], docs: list[Doc], rules: RuleSet,
             clauses.append(Clause(i, start, end, text, question, chits, maybe))
         attributed = seg.speaker in ("manager", "client")
         p = 1.0 if seg.speaker == "manager" else 0.0 if seg.speaker == "client" else 0.5
-        turns.append(Turn(i, seg, doc, clauses, p, attributed))
+        turns.append(Turn(i, seg, doc, clauses, p, attributed, forms))
     answers = frozenset(qcfg.get("answer_starts", []))
     if answers:
         _answered_questions(turns, rules, answers, first, int(qcfg.get("answer_max_words", 8)))

@@ -51,6 +51,7 @@ def _number(section: str, key: str) -> float:
     return toml_number(METRICS_FILE, metrics_settings(), section, key)
 
 
+@functools.cache  # as metrics_settings is
 def measure(key: str) -> float:
     """A measuring parameter of models/metrics.toml [measure]."""
     return _number("measure", key)
@@ -66,7 +67,8 @@ def union(spans: list[Span]) -> list[Span]:
     out: list[Span] = []
     for a, b in sorted(spans):
         if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))
     return out
@@ -107,8 +109,10 @@ def monologue(own: list[Span], other: list[Span]) -> float:
         if broken:
             start = a
         assert start is not None
-        last_end = max(last_end, b)
-        best = max(best, b - start)
+        if b > last_end:
+            last_end = b
+        if b - start > best:
+            best = b - start
     return best
 
 
@@ -140,7 +144,7 @@ def _latency(manager: list[Span], client: list[Span]) -> float | None:
 
 def _roles(transcript: Transcript, dialogue: Dialogue) -> tuple[list[tuple[str, Segment]], float]:
     """Each spoken segment with its side, and how sure the sides are (1: named by channel)."""
-    inferred = {(t.segment.start, t.segment.end): t.p_manager for t in dialogue.turns}
+    inferred: dict[tuple[float, float], float] | None = None  # built for a mono call only
     out: list[tuple[str, Segment]] = []
     sure = weight = 0.0
     for seg in transcript.segments:
@@ -150,6 +154,8 @@ def _roles(transcript: Transcript, dialogue: Dialogue) -> tuple[list[tuple[str, 
             out.append((seg.speaker, seg))
             sure += seg.end - seg.start
         else:
+            if inferred is None:
+                inferred = {(t.segment.start, t.segment.end): t.p_manager for t in dialogue.turns}
             p = inferred.get((seg.start, seg.end), 0.5)
             out.append(("manager" if p >= 0.5 else "client", seg))
             sure += abs(2 * p - 1) * (seg.end - seg.start)
@@ -174,9 +180,10 @@ def call_metrics(transcript: Transcript, dialogue: Dialogue) -> CallMetrics:
         return m
     man = union([(s.start, s.end) for side, s in sided if side == "manager"])
     cli = union([(s.start, s.end) for side, s in sided if side == "client"])
-    talk = total(man) + total(cli)
+    man_s = total(man)
+    talk = man_s + total(cli)
     if talk > 0:
-        m.manager_talk_pct = round(100 * total(man) / talk, 1)
+        m.manager_talk_pct = round(100 * man_s / talk, 1)
         m.client_talk_pct = round(100 - m.manager_talk_pct, 1)
     m.manager_monologue_s = round(monologue(man, cli), 2)
     m.client_monologue_s = round(monologue(cli, man), 2)
@@ -185,7 +192,7 @@ def call_metrics(transcript: Transcript, dialogue: Dialogue) -> CallMetrics:
     m.questions_per_10min = round(600 * asked / duration, 1) if duration > 0 else None
     m.response_latency_s = _latency(man, cli)
     words = sum(len(s.text.split()) for side, s in sided if side == "manager")
-    m.manager_wpm = round(60 * words / total(man), 1) if total(man) >= 1.0 else None
+    m.manager_wpm = round(60 * words / man_s, 1) if man_s >= 1.0 else None
     if mono:
         m.note = "mono recording: per-speaker figures are estimates from inferred speakers"
     else:

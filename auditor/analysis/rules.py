@@ -45,6 +45,15 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class Forms:
+    """A Doc's tokens as the cue matching reads them."""
+
+    lower: list[str]  # by token
+    lemma: list[str]  # by token
+    words: set[str]  # both, of every token: a word not in here is not in the Doc
+
+
+@dataclass(frozen=True)
 class Hit:
     """A cue found in a turn: token span [start, end) of the turn's Doc."""
 
@@ -73,8 +82,12 @@ class RuleSet:
     def section(self, name: str) -> list[Cue]:
         return [c for c in self.cues.values() if c.section == name]
 
-    def match(self, doc: Doc) -> list[Hit]:
-        """All cues in a Doc, with guards applied and negation marked."""
+    def match(self, doc: Doc) -> tuple[list[Hit], Forms]:
+        """All cues in a Doc, with guards applied and negation marked; and the Doc's forms.
+
+        The forms are read for the cues anyway; other readers of the same Doc
+        (the checklist) use them instead of reading its tokens again.
+        """
         vocab = doc.vocab.strings
         lemmas = [t.lemma_ for t in doc]
         lowers = [t.lower_ for t in doc]
@@ -107,7 +120,7 @@ class RuleSet:
             )
             hits.append(Hit(cue.key, start, end, negated))
         hits.sort(key=lambda h: (h.start, h.end))
-        return hits
+        return hits, Forms(lowers, lemmas, words)
 
 
 def _single_word(pattern: list[dict[str, Any]]) -> tuple[str, list[str]] | None:
