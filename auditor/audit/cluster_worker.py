@@ -8,7 +8,8 @@ dependency of the extra ``auditor[cluster]`` only.
 restarted after a crash). The device is the worker's: one started with
 ``--resources GPU=1`` runs on CUDA, any other on its CPU, one core per task
 slot (``--nthreads``). :func:`transcribe_bytes` writes the recording's bytes
-to a temp file (the workers need no shared folder) and transcribes it.
+to a temp file (the workers need no shared folder) and transcribes it, or
+one channel of it: the driver merges the two channels of a stereo call.
 
 The plugin also undoes a Dask default that costs the recogniser half again
 its CPU time: a nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_=65536``,
@@ -34,7 +35,8 @@ from typing import Any
 from distributed import WorkerPlugin, get_worker
 
 from auditor.config import Settings
-from auditor.records import AudioInfo, Transcript
+from auditor.records import AudioInfo
+from auditor.speech.transcriber import ChannelRuns
 
 PLUGIN = "auditor-model"
 
@@ -100,16 +102,19 @@ class ModelPlugin(WorkerPlugin):
         self.transcriber = None
 
 
-def transcribe_bytes(data: bytes, suffix: str, info: AudioInfo, language: str
-                     ) -> tuple[Transcript, str, str]:
-    """(transcript, mode, model id) of one recording sent as bytes; runs on a worker."""
+def transcribe_bytes(data: bytes, suffix: str, info: AudioInfo, language: str,
+                     channel: int | None = None) -> tuple[ChannelRuns, str]:
+    """(channel runs, model id) of one recording sent as bytes; runs on a worker.
+
+    channel: one side of a stereo call (0 left, 1 right), None for all of them.
+    """
     plugin: Any = get_worker().plugins[PLUGIN]
     transcriber = plugin.transcriber
     fd, name = tempfile.mkstemp(prefix="auditor-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        doc, mode = transcriber.transcribe(Path(name), info, language)
+        runs = transcriber.channel_runs(Path(name), info, language, channel)
     finally:
         os.unlink(name)
-    return doc, mode, transcriber.model_id
+    return runs, transcriber.model_id
