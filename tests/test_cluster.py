@@ -114,6 +114,56 @@ def test_cluster_audit_gives_the_local_audit_s_transcripts_and_verdicts(
                       for i in audited.summary["items"] if i["status"] == "failed"}
 
 
+_LOCAL_PASS = """
+import json, sys
+from pathlib import Path
+from auditor.config import Settings
+from auditor.speech.audio import probe
+from auditor.speech.transcriber import WhisperTranscriber
+path = Path(sys.argv[1])
+settings = Settings(model_cache=Path(sys.argv[2]), manager_channel="right", cpu_threads=1,
+                    workers=1)
+doc, mode = WhisperTranscriber(settings).transcribe(path, probe(path))
+print(json.dumps({"mode": mode, "segments": [[s.speaker, s.start, s.end, s.text]
+                                             for s in doc.segments],
+                  "channels": [[c.speaker, c.words, c.sent_s] for c in doc.channels]}))
+"""
+
+
+def test_a_stereo_call_s_channels_go_to_two_workers_and_merge_as_one_local_pass(
+        cluster: Any, model_cache: Path) -> None:
+    """Each side on its own worker, merged on the driver: the segments of a local pass."""
+    from distributed import get_task_stream
+
+    from auditor.audit.cluster import ClusterTranscriber
+    from auditor.speech.audio import probe
+
+    _, client = cluster
+    path = RECORDINGS / "Ирина Соколова" / "2026-11-04_15-10-05_+79501112233.wav"
+    info = probe(path)
+    settings = Settings(model_cache=model_cache, manager_channel="right")
+    with get_task_stream(client) as stream:
+        remote, mode = ClusterTranscriber(client, settings).transcribe(path, info)
+    tasks = {t["key"]: t["worker"] for t in stream.data if "transcribe-" in str(t["key"])}
+    assert sorted(k.split("-")[-2] for k in tasks) == ["ch0", "ch1"], tasks
+    assert len(set(tasks.values())) == 2  # the two sides side by side
+    # The local path in a worker's conditions: one thread per channel and the
+    # environment a Dask nanny gives its worker (OPENBLAS_NUM_THREADS=1 alone
+    # changes a few words of this call, measured), in a process of its own.
+    import dask
+
+    env = {**os.environ, **{k: str(v) for k, v in
+                            dask.config.get("distributed.nanny.pre-spawn-environ").items()}}
+    out = subprocess.run([sys.executable, "-c", _LOCAL_PASS, str(path), str(model_cache)],
+                         capture_output=True, text=True, env=env, timeout=600, check=True)
+    local = json.loads(out.stdout)
+    assert mode == local["mode"] == "stereo"
+    assert {s.speaker for s in remote.segments} == {"manager", "client"}
+    assert [[s.speaker, s.start, s.end, s.text] for s in remote.segments] == local["segments"]
+    assert [[c.speaker, c.words, c.sent_s] for c in remote.channels] == local["channels"]
+    assert remote.source == str(path)
+
+
 def _copies(dest: Path, n: int) -> Path:
     """n distinct recordings: the fixture calls, the short ones again with a byte changed."""
     manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))

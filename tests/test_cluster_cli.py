@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -54,3 +55,38 @@ def test_a_worker_runs_on_its_own_device_and_cores(nthreads: int, gpus: float, d
     assert (s.device, s.cpu_threads, s.asr_workers) == (device, threads, workers)
     assert s.beam_size == 3  # the driver's decoder settings
     assert s.compute_type == ("float16" if gpus else "int8")
+
+
+_FAULTS = """
+import resource, sys
+import numpy as np
+from auditor.audit.cluster_worker import malloc_like_a_plain_process
+undone = malloc_like_a_plain_process() if sys.argv[1] == "fix" else None
+np.ones(1 << 18).sum()  # a 2 MB buffer, freed: glibc's dynamic threshold grows past it
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(200):  # a decode's temporaries: 2 MB buffers made and freed
+    np.ones(1 << 18).sum()
+print(undone, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_a_worker_allocates_like_a_plain_process_not_like_a_dask_nanny_s_child() -> None:
+    """Dask's MALLOC_TRIM_THRESHOLD_ makes every large buffer fresh pages; the plugin undoes it."""
+    import dask
+
+    def faults(env: dict[str, str], how: str) -> tuple[str, int]:
+        out = subprocess.run([sys.executable, "-c", _FAULTS, how], capture_output=True,
+                             text=True, env=env, check=True).stdout.split()
+        return out[0], int(out[1])
+
+    plain = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    nanny = {**plain, **{k: str(v) for k, v in
+                         dask.config.get("distributed.nanny.pre-spawn-environ").items()}}
+    assert "MALLOC_TRIM_THRESHOLD_" in nanny  # else Dask changed its default: drop the fix
+    assert faults(plain, "fix")[0] == "False"  # nothing to undo
+    (_, in_plain), (_, in_nanny), (undone, fixed) = (
+        faults(plain, "as-is"), faults(nanny, "as-is"), faults(nanny, "fix"))
+    assert undone == "True"
+    assert in_nanny > 50 * 200  # ~512 fresh pages per 2 MB buffer
+    assert fixed < in_nanny / 10 and fixed < in_plain + 2000

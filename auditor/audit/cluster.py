@@ -6,9 +6,11 @@ process per core, one thread each, bound to 127.0.0.1, no dashboard). The
 driver (this process) discovers, probes, hashes and claims the recordings
 and stores the results exactly as a local audit does: the only difference is
 the :class:`ClusterTranscriber` the batch runner is given, whose
-``transcribe`` sends the recording's bytes to a worker and waits for the
-transcript. Its ``workers`` is the cluster's task slots, so the runner keeps
-every worker busy, longest file first.
+``transcribe`` sends the recording's bytes to a worker (each channel of a
+stereo call to its own, as a local audit runs a lone file's channels side by
+side) and merges what comes back into the transcript. Its ``workers`` is the
+cluster's task slots, so the runner keeps every worker busy, longest file
+first.
 
 Faults: a worker that dies mid-file loses that file only; the scheduler
 gives it to another worker (up to ``distributed.scheduler.allowed-failures``
@@ -33,6 +35,7 @@ from auditor.config import Settings
 from auditor.errors import AudioError, AuditorError, ConfigError, ModelError
 from auditor.records import AudioInfo, Transcript
 from auditor.speech.model import model_id
+from auditor.speech.transcriber import merge_runs
 
 RETRIES = 1  # an error raised on a worker (not a dead worker: that is always redone)
 CONNECT_TIMEOUT_S = 10
@@ -78,21 +81,30 @@ class ClusterTranscriber:
         from auditor.audit.cluster_worker import transcribe_bytes
 
         distributed = _distributed()
+        language = language or self.settings.language
         data = path.read_bytes()
-        future = self.client.submit(
-            transcribe_bytes, data, path.suffix, info, language or self.settings.language,
-            key=f"transcribe-{path.stem[:40]}-{uuid.uuid4().hex[:8]}", pure=False,
-            retries=RETRIES, resources=self._resources)
+        # The two sides of a stereo call are two tasks: two workers take them
+        # side by side when they are free (a lone long call at the end of a
+        # batch is not left to one core), and the merge here is that of one pass.
+        channels: list[int | None] = [0, 1] if info.channels == 2 else [None]
+        futures = [self.client.submit(
+            transcribe_bytes, data, path.suffix, info, language, channel,
+            key=f"transcribe-{path.stem[:40]}-{'' if channel is None else f'ch{channel}-'}"
+                f"{uuid.uuid4().hex[:8]}",
+            pure=False, retries=RETRIES, resources=self._resources) for channel in channels]
         try:
-            doc, mode, worker_model = future.result()
+            results = self.client.gather(futures)
         except distributed.KilledWorker as e:
             raise AudioError(f"transcription killed the Dask workers it ran on: {e}") from None
         finally:
-            future.release()
-        if worker_model != self.model_id:
-            raise ModelError(f"a Dask worker has model {worker_model!r}, this run "
-                             f"{self.model_id!r}: install the same auditor on every machine")
-        return doc, mode
+            for future in futures:
+                future.release()
+        for _, worker_model in results:
+            if worker_model != self.model_id:
+                raise ModelError(f"a Dask worker has model {worker_model!r}, this run "
+                                 f"{self.model_id!r}: install the same auditor on every machine")
+        return merge_runs([runs for runs, _ in results], path, info, language,
+                          self.settings.manager_channel, self.model_id)
 
 
 @contextmanager

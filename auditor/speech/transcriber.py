@@ -275,25 +275,34 @@ class WhisperTranscriber:
         self, path: Path, info: AudioInfo, language: str | None = None
     ) -> tuple[Transcript, str]:
         """Transcribe one file; stereo gives manager/client by channel, mono 'unknown'."""
+        language = language or self.settings.language
+        runs = self.channel_runs(path, info, language)
+        return merge_runs([runs], path, info, language, self.settings.manager_channel,
+                          self.model_id)
+
+    def channel_runs(self, path: Path, info: AudioInfo, language: str,
+                     channel: int | None = None) -> ChannelRuns:
+        """Every channel of a recording (channel None), or one of a stereo one (0 left, 1 right).
+
+        Two machines can each take one channel of a stereo call; the
+        :func:`merge_runs` of their two results is the transcript of one pass.
+        """
         with self._lock:
             self._active += 1
         try:
-            return self._transcribe(path, info, language or self.settings.language)
+            return self._channel_runs(path, info, language, channel)
         finally:
             with self._lock:
                 self._active -= 1
 
-    def _transcribe(self, path: Path, info: AudioInfo, language: str) -> tuple[Transcript, str]:
+    def _channel_runs(self, path: Path, info: AudioInfo, language: str,
+                      channel: int | None) -> ChannelRuns:
         # Exactly two channels are the two sides of a call; more (surround
         # exports) carry no speaker layout we can trust, so they are mixed down.
         stereo = info.channels == 2
-        segments: list[Segment] = []
-        dropped: list[Segment] = []
-        channels: dict[str, ChannelStats] = {}
-        manager_idx = 0 if self.settings.manager_channel == "left" else 1
+        runs: dict[int, Decoded] = {}
         windows = iter_windows(path, split_channels=stereo, window_s=self.window_s)
         first = True
-        detected = language
         while True:
             t0 = time.perf_counter()
             try:
@@ -308,36 +317,62 @@ class WhisperTranscriber:
             first = False
             if len(arrays) == 2 and not stereo:
                 arrays = [(arrays[0] + arrays[1]) / 2]
+            if not stereo and channel:
+                break  # the mono mix is channel 0's to transcribe
+            picked = [channel] if stereo and channel is not None else list(range(len(arrays)))
             t1 = time.perf_counter()
-            speakers = (
-                ["manager" if idx == manager_idx else "client" for idx in range(2)]
-                if stereo else ["unknown"]
-            )
-            results = self._run_all(arrays, language, offset)
-            for speaker, run in zip(speakers, results):
-                segments += [replace(p, speaker=speaker) for p in run.pieces]
-                dropped += [replace(p, speaker=speaker, dropped=why) for p, why, _ in run.dropped]
-                run.stats.speaker = speaker
-                if speaker in channels:
-                    channels[speaker].add(run.stats)
+            for idx, run in zip(picked, self._run_all([arrays[i] for i in picked],
+                                                      language, offset)):
+                if idx in runs:
+                    runs[idx].extend(run)
+                    runs[idx].language = run.language
                 else:
-                    channels[speaker] = run.stats
-            detected = results[0].language
+                    runs[idx] = run
             with self._lock:
                 self.timings.asr_s += time.perf_counter() - t1
-        segments.sort(key=lambda seg: (seg.start, seg.end))
-        if language == "auto":
-            language = detected
-        doc = Transcript(
-            segments=segments,
-            language=language,
-            duration_s=info.duration_s,
-            source=str(path),
-            model=self.model_id,
-            channels=list(channels.values()),
-            dropped=sorted(dropped, key=lambda seg: (seg.start, seg.end)),
-        )
-        return doc, "stereo" if stereo else "mono"
+        return ChannelRuns(stereo, runs)
+
+
+@dataclass
+class ChannelRuns:
+    """What a pass over a recording's channels gave, before they are one transcript.
+
+    ``runs`` maps a channel index (0 left, 1 right; 0 for a mono pass or the
+    mix of a mono call saved as stereo) to its pieces over every window.
+    """
+
+    stereo: bool  # the two channels are the two sides of the call
+    runs: dict[int, Decoded]
+
+
+def merge_runs(parts: list[ChannelRuns], path: Path, info: AudioInfo, language: str,
+               manager_channel: str, model: str) -> tuple[Transcript, str]:
+    """(transcript, mode) of one recording from its channel runs: one pass, or one per channel."""
+    stereo = all(p.stereo for p in parts)
+    runs = {idx: run for p in parts for idx, run in p.runs.items()}
+    manager_idx = 0 if manager_channel == "left" else 1
+    segments: list[Segment] = []
+    dropped: list[Segment] = []
+    channels: list[ChannelStats] = []
+    for idx in sorted(runs):
+        run = runs[idx]
+        speaker = ("manager" if idx == manager_idx else "client") if stereo else "unknown"
+        segments += [replace(p, speaker=speaker) for p in run.pieces]
+        dropped += [replace(p, speaker=speaker, dropped=why) for p, why, _ in run.dropped]
+        channels.append(replace(run.stats, speaker=speaker))
+    segments.sort(key=lambda seg: (seg.start, seg.end))
+    if language == "auto" and runs:
+        language = runs[min(runs)].language
+    doc = Transcript(
+        segments=segments,
+        language=language,
+        duration_s=info.duration_s,
+        source=str(path),
+        model=model,
+        channels=channels,
+        dropped=sorted(dropped, key=lambda seg: (seg.start, seg.end)),
+    )
+    return doc, "stereo" if stereo else "mono"
 
 
 def _channel_stats(speech: vad.SpeechMap, chunks: list[tuple[int, int]], n: int,
