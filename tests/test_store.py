@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from auditor import store
@@ -80,30 +80,47 @@ def test_unknown_url_scheme_is_a_clear_error() -> None:
         store.make_engine("nosuchdb://x/y")
 
 
+def _recording(s: Session, path: str = "/calls/a.wav", sha256: str = "abc") -> store.Recording:
+    """A recording stored, with its id."""
+    rec = store.Recording(path=path, sha256=sha256)
+    s.add(rec)
+    s.commit()
+    s.refresh(rec)
+    return rec
+
+
+def _as_version(db_path: Path, version: int, script: str) -> None:
+    """Turn a current database back into an older schema (its SQL) and mark it that version."""
+    con = sqlite3.connect(db_path)
+    con.executescript(script)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+    con.commit()
+    con.close()
+
+
+def _migrated(db_path: Path) -> Engine:
+    """The database opened again: migrated to the current schema."""
+    engine = store.make_engine(str(db_path))
+    with Session(engine) as s:
+        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+    return engine
+
+
 def test_a_version_1_database_gains_the_transcript_quality_column(db_path: Path) -> None:
     """The real 1 -> 2 migration: transcripts stored before it read back with no channel figures."""
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
-        rec = store.Recording(path="/calls/a.wav", sha256="abc")
-        s.add(rec)
-        s.commit()
-        s.refresh(rec)
+        rec = _recording(s)
         s.add(store.Transcript(recording_id=rec.id, sha256="abc", model="base", language="ru",
                                segments_json='[{"speaker": "manager", "start": 0, "end": 1, '
                                              '"text": "Алло"}]'))
         s.commit()
     engine.dispose()
-    con = sqlite3.connect(db_path)
-    con.execute("ALTER TABLE transcript DROP COLUMN quality_json")
-    con.execute("ALTER TABLE analysis DROP COLUMN confidence")
-    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
-    engine = store.make_engine(str(db_path))
-    with Session(engine) as s:
-        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
-        tr = s.exec(select(store.Transcript)).one()
-        doc = tr.to_doc()
+    _as_version(db_path, 1, """
+        ALTER TABLE transcript DROP COLUMN quality_json;
+        ALTER TABLE analysis DROP COLUMN confidence;""")
+    with Session(_migrated(db_path)) as s:
+        doc = s.exec(select(store.Transcript)).one().to_doc()
     assert doc.channels == [] and doc.dropped == [] and doc.text == "Алло"
 
 
@@ -116,16 +133,11 @@ def test_a_version_2_database_keys_recordings_by_path_and_audio(db_path: Path) -
         s.add(store.Recording(path="/calls/********00.wav", sha256="a", manager="Ирина"))
         s.commit()
     engine.dispose()
-    con = sqlite3.connect(db_path)  # the version 2 schema: the path alone unique
-    con.execute("DROP INDEX ux_recording_path_sha256")
-    con.execute("DROP INDEX ix_recording_path")
-    con.execute("CREATE UNIQUE INDEX ix_recording_path ON recording (path)")
-    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
-    engine = store.make_engine(str(db_path))
-    with Session(engine) as s:
-        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+    _as_version(db_path, 2, """
+        DROP INDEX ux_recording_path_sha256;
+        DROP INDEX ix_recording_path;
+        CREATE UNIQUE INDEX ix_recording_path ON recording (path);""")  # the path alone unique
+    with Session(_migrated(db_path)) as s:
         s.add(store.Recording(path="/calls/********00.wav", sha256="b"))
         s.commit()
         assert [r.manager for r in s.exec(select(store.Recording))] == ["Ирина", None]
@@ -138,26 +150,18 @@ def test_a_version_3_database_gains_the_score_columns(db_path: Path) -> None:
     """The real 3 -> 4 migration: analyses stored before it have no score until a rescore."""
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
-        rec = store.Recording(path="/calls/a.wav", sha256="abc")
-        s.add(rec)
-        s.commit()
-        s.refresh(rec)
+        rec = _recording(s)
         s.add(store.Analysis(recording_id=rec.id or 0, ruleset_version="old", call_type="new_client",
                              verdict="ok"))
         s.add(store.Review(recording_id=rec.id or 0, verdict="ok"))
         s.commit()
     engine.dispose()
-    con = sqlite3.connect(db_path)  # the version 3 schema
-    con.execute("DROP INDEX ix_analysis_score")
-    con.execute("ALTER TABLE analysis DROP COLUMN score")
-    con.execute("ALTER TABLE analysis DROP COLUMN metrics_json")
-    con.execute("ALTER TABLE review DROP COLUMN items_json")
-    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
-    engine = store.make_engine(str(db_path))
-    with Session(engine) as s:
-        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+    _as_version(db_path, 3, """
+        DROP INDEX ix_analysis_score;
+        ALTER TABLE analysis DROP COLUMN score;
+        ALTER TABLE analysis DROP COLUMN metrics_json;
+        ALTER TABLE review DROP COLUMN items_json;""")
+    with Session(_migrated(db_path)) as s:
         row = s.exec(select(store.Analysis)).one()
         assert row.score is None and row.metrics_json == "{}" and row.verdict == "ok"
         assert s.exec(select(store.Review)).one().items_json == "{}"
@@ -167,16 +171,13 @@ def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_pa
     """The real 4 -> 5 migration: review.account_id added, old reviews kept (account unknown)."""
     engine = store.make_engine(str(db_path))
     with Session(engine) as s:
-        rec = store.Recording(path="/calls/a.wav", sha256="a")
-        s.add(rec)
-        s.commit()
+        rec = _recording(s, sha256="a")
         s.add(store.Review(recording_id=rec.id or 0, verdict="ok", note="fine", reviewer="anna"))
         s.commit()
     engine.dispose()
-    con = sqlite3.connect(db_path)  # the version 4 schema: no accounts
     cols = ("id, recording_id, verdict, call_type, stages_json, items_json, note, reviewer, "
             "auto_verdict, created_at")
-    con.executescript(f"""
+    _as_version(db_path, 4, f"""
         CREATE TABLE review4 (id INTEGER PRIMARY KEY, recording_id INTEGER NOT NULL
           REFERENCES recording (id), verdict VARCHAR NOT NULL, call_type VARCHAR,
           stages_json TEXT NOT NULL, items_json TEXT NOT NULL DEFAULT '{{}}',
@@ -185,14 +186,11 @@ def test_a_version_4_database_gets_accounts_and_the_account_of_each_review(db_pa
         INSERT INTO review4 ({cols}) SELECT {cols} FROM review;
         DROP TABLE review;
         ALTER TABLE review4 RENAME TO review;
-        DROP TABLE account;""")
+        DROP TABLE account;""")  # the version 4 schema: no accounts
+    con = sqlite3.connect(db_path)
     assert "account_id" not in [r[1] for r in con.execute("PRAGMA table_info(review)")]
-    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-    con.commit()
     con.close()
-    engine = store.make_engine(str(db_path))
-    with Session(engine) as s:
-        assert s.get(store.Meta, "schema_version").value == str(store.SCHEMA_VERSION)
+    with Session(_migrated(db_path)) as s:
         rv = s.exec(select(store.Review)).one()
         assert (rv.reviewer, rv.account_id) == ("anna", None)
         acc = store.save_account(s, "boris", "reviewer", "scrypt$hash")
