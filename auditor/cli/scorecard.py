@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auditor.records import CallMetrics, fmt_duration
@@ -14,6 +15,15 @@ def _s(v: float | None) -> str:
 def _flag(text: str, bad: bool, under: bool = False) -> str:
     """A figure outside its norm in red, ▲ over it, ▼ under it."""
     return f"[red]{text} {'▼' if under else '▲'}[/red]" if bad else text
+
+
+def _normed(text: str, value: float, norm: float | None, fmt: Callable[[float], str],
+            under: bool = False) -> tuple[str, str]:
+    """A figure flagged against its norm (a maximum, or a minimum when under) and the norm's text."""
+    if norm is None:
+        return text, ""
+    bad = value < norm if under else value > norm
+    return _flag(text, bad, under), f" (norm {'≥' if under else '≤'} {fmt(norm)})"
 
 
 def metrics_lines(m: CallMetrics, norms: dict[str, float]) -> list[str]:
@@ -32,24 +42,20 @@ def metrics_lines(m: CallMetrics, norms: dict[str, float]) -> list[str]:
                    f"{m.client_talk_pct or 0:.0f}% (norm {lo:.0f}-{hi:.0f}%)"
                    + ("" if m.overtalk_pct is None else f"; overtalk {m.overtalk_pct:.1f}%"))
     if m.manager_monologue_s is not None:
-        top = norms.get("monologue_max_s")
-        mono = fmt_duration(m.manager_monologue_s)
-        out.append(f"  longest monologue: manager "
-                   f"{_flag(mono, top is not None and m.manager_monologue_s > top)}"
-                   f"{'' if top is None else f' (norm ≤ {fmt_duration(top)})'}, client "
+        mono, norm = _normed(fmt_duration(m.manager_monologue_s), m.manager_monologue_s,
+                             norms.get("monologue_max_s"), fmt_duration)
+        out.append(f"  longest monologue: manager {mono}{norm}, client "
                    f"{fmt_duration(m.client_monologue_s)}")
     if m.questions is not None:
-        need = norms.get("questions_min")
-        out.append(f"  questions by the manager: "
-                   f"{_flag(str(m.questions), need is not None and m.questions < need, True)}"
+        asked, norm = _normed(str(m.questions), m.questions, norms.get("questions_min"),
+                              lambda v: f"{v:.0f}", under=True)
+        out.append(f"  questions by the manager: {asked}"
                    f" ({m.questions_per_10min or 0:.1f} per 10 min), {m.questions_answered} "
-                   f"answered{'' if need is None else f' (norm ≥ {need:.0f})'}")
+                   f"answered{norm}")
     if m.manager_interruptions is not None:
-        top = norms.get("interruptions_max")
-        out.append(f"  interruptions: manager "
-                   f"{_flag(str(m.manager_interruptions), top is not None and m.manager_interruptions > top)}"
-                   f", client {m.client_interruptions}"
-                   f"{'' if top is None else f' (norm ≤ {top:.0f})'}")
+        cut, norm = _normed(str(m.manager_interruptions), m.manager_interruptions,
+                            norms.get("interruptions_max"), lambda v: f"{v:.0f}")
+        out.append(f"  interruptions: manager {cut}, client {m.client_interruptions}{norm}")
     out.append(f"  silence over 5 s: {m.silences or 0}"
                + ("" if not m.silences else
                   f", {m.silence_pct or 0:.1f}% of the call, longest {_s(m.longest_silence_s)}"))
