@@ -71,9 +71,9 @@ def decide_call_type(dialogue: Dialogue, scores: dict[str, StageScore], features
         # cues; a call where none of them was heard is a conversation, however
         # sure the model is: a short enquiry answered with a bare price looks
         # like "no contact" to it (few words, no stages), and it is the leaked
-        # client this product exists to find. (Held-out industry, overruling the
-        # model at any confidence rather than under model_sure: ASR verdicts
-        # 0.816 -> 0.842, dev 0.923 -> 0.942, benchmarks/accuracy.py.)
+        # client this product exists to find. (Held-out industry, this rule alone,
+        # replayed on the held-out models' probabilities: ASR verdicts 0.816 ->
+        # 0.842, dev 0.923 -> 0.942; benchmarks/accuracy.py has the full figures.)
         call_type = max((k for k in probs if k != "no_contact"), key=lambda k: probs[k])
     if call_type == "post_sale" and probs["post_sale"] < sure and features.values.get("sells"):
         # LABELING: a call that starts as post-sale and turns into selling (the
