@@ -50,11 +50,14 @@ class Settings:
     # each on cpu_threads // workers cores; 0 = one per core on the CPU, one on
     # a GPU (on 2 cores: 2 x 1 thread beats 1 x 2 threads, benchmarks/).
     workers: int = 0
+    # Beam 3 takes 7% less CPU than 5 but 0.5-0.8 points of word F1 on the
+    # phone set, beam 1 20% less and 1.3 points (benchmarks/audit_speed.py).
     beam_size: int = 5
     # VAD chunks decoded together (faster-whisper's BatchedInferencePipeline);
-    # 1 = the sequential decoder. 2 is as fast as 4 or 8 on a small CPU, with
-    # ~300 MB less peak memory (benchmarks/audit_speed.py).
-    batch_size: int = 2
+    # 1 = the sequential decoder. 4: 6% less CPU than 2 on the phone set, same
+    # words; the encoder takes them one 30 s window at a time
+    # (auditor/speech/transcriber.py), so 4 costs no more memory than 2.
+    batch_size: int = 4
     vad: bool = True
     # Speech detection (auditor/vad.py; chosen on benchmarks/recall.py's
     # phone-like calls): Silero's speech threshold, the silence that ends a

@@ -61,3 +61,36 @@ def test_hub_model_offline_fails_with_advice(
     t = transcriber.WhisperTranscriber(Settings(model="tiny", model_cache=tmp_path))
     with pytest.raises(ModelError, match="--model base"):
         _ = t.model
+
+
+def test_the_encoder_takes_a_batch_one_window_at_a_time(model_cache: Path) -> None:
+    """Batched decoding encodes its windows one by one (the memory of one), same output."""
+    import ctranslate2
+    import numpy as np
+
+    from .audio_gen import speech
+
+    model = transcriber.WhisperTranscriber(Settings(model_cache=model_cache, cpu_threads=1)).model
+    left, right = speech()
+    feats = np.stack([model.feature_extractor(x)[:, :3000] for x in (left, right)])
+    feats = np.pad(feats, ((0, 0), (0, 0), (0, 3000 - feats.shape[2])))
+    seen: list[int] = []
+    real = model.model
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def encode(self, features: ctranslate2.StorageView, **kw: object) -> object:
+            seen.append(features.shape[0])
+            return real.encode(features, **kw)
+
+    model.model = Spy()
+    try:
+        got = np.asarray(model.encode(feats))
+    finally:
+        model.model = real
+    assert seen == [1, 1]
+    together = np.asarray(real.encode(ctranslate2.StorageView.from_array(feats)))
+    assert got.shape == together.shape == (2, 1500, 512)
+    assert np.allclose(got, together, atol=1e-3)
