@@ -130,6 +130,20 @@ def test_no_contact_needs_a_no_contact_cue_however_sure_the_model_is():
     assert engine.analyze(call(busy, "ru", duration=20), model=sure_of_no_contact).call_type == "no_contact"
 
 
+@pytest.mark.parametrize("post_bias,call_type", [(1.3, "new_client"), (2.5, "post_sale")])
+def test_a_call_that_is_no_contact_for_lack_of_a_cue_is_post_sale_only_over_both_sales_types(
+        post_bias, call_type):
+    """The model's "no contact" mass says nothing of an existing deal: with no cue
+    heard, post-sale must outweigh new and existing client together."""
+    model = CallTypeModel(classes=CALL_TYPES, features=(), mean=(), scale=(),
+                          weights=((),) * len(CALL_TYPES), bias=(0.9, 0.9, post_bias, 4.0))
+    enquiry = [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
+               ("m", "Четыре двести."), ("c", "Ага, понятно. Спасибо."), ("m", "До свидания.")]
+    result = engine.analyze(call(enquiry, "ru", duration=30), model=model)
+    assert result.call_type == call_type, result.call_type_reason
+    assert result.verdict == ("missed_opportunity" if call_type == "new_client" else "exempt")
+
+
 @pytest.mark.parametrize("lang,turns", [
     ("ru", [("c", "Олег, это Саша из «Щуки». Заказ на завтра запиши."),
             ("m", "Да, Саш, записываю."),
@@ -186,3 +200,21 @@ def test_long_complaint_stays_post_sale():
     result = analyze(call(turns, "ru", duration=400))
     assert result.call_type == "post_sale"
     assert result.verdict == "exempt"
+
+
+@pytest.mark.parametrize("lang,said,existing", [
+    # work already done for this client, and a term of theirs that ends
+    ("ru", "Скоро год, как мы на обеих ваших точках монтаж закончили.", True),
+    ("ru", "После того как мы вам вентилятор поменяли, шума нет?", True),
+    ("ru", "Тимур, у вас тридцатого заканчивается размещение на двух щитах.", True),
+    ("en", "It's been about a year since you went live with payroll.", True),
+    ("en", "Your lease on the two units expires next month.", True),
+    # the same verbs in a pitch to a prospect are not past business with us
+    ("ru", "Мы поставили оборудование в двести компаний и сделали монтаж за неделю.", False),
+    ("en", "We installed the system for a hospital in Leeds in March.", False),
+])
+def test_work_done_for_the_client_or_their_ending_term_is_past_business(lang, said, existing):
+    doc = call([("m", said), ("c", "Да." if lang == "ru" else "Right.")], lang, duration=60)
+    prepared = engine.prepare(doc)
+    assert prepared is not None
+    assert bool(prepared.features.values.get("existing")) is existing
