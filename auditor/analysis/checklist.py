@@ -71,7 +71,7 @@ class Checklist:
 
     def words(self, language: str, item: dict[str, Any], name: str) -> frozenset[str]:
         """An item's single words, folded."""
-        return self.part(language, item, name, lambda _lang, w: frozenset(fold(x) for x in w))
+        return self.part(language, item, name, word_list).forms
 
 
 def checklist_path(settings: Settings | None, language: str) -> str:
@@ -281,11 +281,7 @@ def _next_step_time(d: TurnReader) -> Found:
     for t in d.all:
         step = time = False
         for c in t.clauses:
-            cs = ct = False  # c.has_section("next_step"), c.has_section("time") in one pass
-            for h in c.hits:
-                if not h.negated:
-                    cs = cs or h.key.startswith("next_step.")
-                    ct = ct or h.key.startswith("time.")
+            cs, ct = c.has_section("next_step"), c.has_section("time")
             if cs and ct:
                 return True, [_evidence(t, c.start, "next step with a time")], ""
             step, time = step or cs, time or ct
