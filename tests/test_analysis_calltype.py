@@ -96,11 +96,22 @@ def test_client_who_is_busy_but_talks_is_a_sales_call():
     assert result.stages_found == ["profile", "presentation", "next_step"]
 
 
+# A short enquiry answered with a bare price: few words, no stages.
+ENQUIRY_RU = [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
+              ("m", "Четыре двести."),
+              ("c", "Ага, понятно. Спасибо."),
+              ("m", "До свидания.")]
+
+
+def _biased(bias: tuple[float, ...]) -> CallTypeModel:
+    """A call-type model that reads no feature: its probabilities are the softmax of bias
+    (in CALL_TYPES order)."""
+    return CallTypeModel(classes=CALL_TYPES, features=(), mean=(), scale=(),
+                         weights=((),) * len(CALL_TYPES), bias=bias)
+
+
 @pytest.mark.parametrize("lang,turns", [
-    ("ru", [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
-            ("m", "Четыре двести."),
-            ("c", "Ага, понятно. Спасибо."),
-            ("m", "До свидания.")]),
+    ("ru", ENQUIRY_RU),
     ("en", [("c", "Hi, how much is a pallet to Leeds?"),
             ("m", "Ninety pounds."),
             ("c", "Okay, thanks."),
@@ -117,11 +128,8 @@ def test_enquiry_answered_with_a_bare_price_is_a_missed_opportunity(lang, turns)
 def test_no_contact_needs_a_no_contact_cue_however_sure_the_model_is():
     """A model sure it is "no contact" (as the held-out model is of short enquiries
     heard through a phone line) does not hide a conversation nobody called off."""
-    sure_of_no_contact = CallTypeModel(classes=CALL_TYPES, features=(), mean=(), scale=(),
-                                       weights=((),) * len(CALL_TYPES), bias=(1.0, 0.0, 0.0, 4.0))
-    enquiry = [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
-               ("m", "Четыре двести."), ("c", "Ага, понятно. Спасибо."), ("m", "До свидания.")]
-    result = engine.analyze(call(enquiry, "ru", duration=30), model=sure_of_no_contact)
+    sure_of_no_contact = _biased((1.0, 0.0, 0.0, 4.0))
+    result = engine.analyze(call(ENQUIRY_RU, "ru", duration=30), model=sure_of_no_contact)
     assert result.call_type == "new_client", result.call_type_reason
     assert result.verdict == "missed_opportunity"
     # Where a no-contact cue was heard, the model's reading stands.
@@ -135,11 +143,8 @@ def test_a_call_that_is_no_contact_for_lack_of_a_cue_is_post_sale_only_over_both
         post_bias, call_type):
     """The model's "no contact" mass says nothing of an existing deal: with no cue
     heard, post-sale must outweigh new and existing client together."""
-    model = CallTypeModel(classes=CALL_TYPES, features=(), mean=(), scale=(),
-                          weights=((),) * len(CALL_TYPES), bias=(0.9, 0.9, post_bias, 4.0))
-    enquiry = [("c", "Алло, это склад? Сколько у вас стоит паллета до Казани?"),
-               ("m", "Четыре двести."), ("c", "Ага, понятно. Спасибо."), ("m", "До свидания.")]
-    result = engine.analyze(call(enquiry, "ru", duration=30), model=model)
+    model = _biased((0.9, 0.9, post_bias, 4.0))
+    result = engine.analyze(call(ENQUIRY_RU, "ru", duration=30), model=model)
     assert result.call_type == call_type, result.call_type_reason
     assert result.verdict == ("missed_opportunity" if call_type == "new_client" else "exempt")
 
