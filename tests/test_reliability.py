@@ -321,12 +321,21 @@ def _started_audit(root: Path, db: Path, model_cache: Path) -> subprocess.Popen[
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as con:
-                if con.execute("SELECT COUNT(*) FROM recording").fetchone()[0]:
-                    break
+        if db.exists() and _recordings(db):
+            break
         time.sleep(0.2)
     return proc
+
+
+def _recordings(db: Path) -> int:
+    """Recordings stored so far; 0 while the audit has made the file but not yet its tables."""
+    con = sqlite3.connect(db)
+    try:
+        return int(con.execute("SELECT COUNT(*) FROM recording").fetchone()[0])
+    except sqlite3.OperationalError:  # no such table: the schema is being created
+        return 0
+    finally:
+        con.close()
 
 
 @slow
